@@ -1,0 +1,132 @@
+// cmd_lm.cpp — the language-model commands: train, eval, sample, corpus.
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "corpora/corpus.h"
+#include "engine/files.h"
+#include "engine/kernels.h"
+#include "models/model_file.h"
+#include "models/sample.h"
+#include "models/trainer.h"
+
+namespace memsig::cli {
+
+void add_common(CLI::App* cmd) {
+  cmd->add_option_function<int>("--threads", [](const int& n) { set_threads(n); },
+                                "threads for BLAS and gate loops (default: all cores)");
+}
+
+void add_train(CLI::App& app) {
+  auto* cmd = app.add_subcommand("train", "train a character LM (embedding -> LSTM/GRU stack -> projection)");
+  static TrainOptions o;
+  static std::string corpus = "shakespeare", cell = "gru";
+  cmd->add_option("--corpus", corpus, "shakespeare | ptb | wsj:PATH | FILE")->capture_default_str();
+  cmd->add_option("--cell", cell, "lstm | gru")->capture_default_str()->check(CLI::IsMember({"lstm", "gru"}));
+  cmd->add_option("--layers", o.model.layers, "recurrent layers")->capture_default_str()->check(CLI::Range(1, 16));
+  cmd->add_option("--hidden", o.model.hidden, "state size H")->capture_default_str()->check(CLI::Range(1, 8192));
+  cmd->add_option("--embed", o.model.embed, "embedding size E")->capture_default_str()->check(CLI::Range(1, 4096));
+  cmd->add_option("--dropout", o.model.dropout, "dropout on each layer's output")->capture_default_str()->check(CLI::Range(0.0, 0.95));
+  cmd->add_option("--epochs", o.epochs)->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", o.batch, "segments per batch")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--lr", o.lr)->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--optimizer", o.optimizer, "adam | sgd")->capture_default_str()->check(CLI::IsMember({"adam", "sgd"}));
+  cmd->add_option("--momentum", o.momentum, "SGD momentum")->capture_default_str();
+  cmd->add_option("--clip", o.clip, "gradient-norm clip (0 = off)")->capture_default_str();
+  cmd->add_option("--seed", o.seed)->capture_default_str();
+  cmd->add_option("--out", o.out, "model file (best on valid); checkpoint at OUT.ckpt")->required();
+  cmd->add_flag("--resume", o.resume, "continue from OUT.ckpt");
+  cmd->add_option("--max-minutes", o.max_minutes, "stop after this much training time")->capture_default_str();
+  cmd->add_option("--eval-every", o.eval_every, "also validate every N steps")->capture_default_str();
+  cmd->add_option("--log", o.log_csv, "write the learning curve (CSV)");
+  cmd->add_flag("--quiet", o.quiet, "no progress lines");
+  add_common(cmd);
+  cmd->callback([] {
+    o.model.cell = parse_cell(cell);
+    Corpus c = load_corpus(corpus);
+    Rng rng(o.seed);
+    CharLM probe_size(o.model, rng);
+    std::fprintf(stderr, "corpus %s: %zu/%zu/%zu segments, %lld training chars; %s %dx%d (embed %d), %lld parameters, %d threads\n",
+                 c.name.c_str(), c.train.size(), c.valid.size(), c.test.size(), (long long)count_symbols(c.train),
+                 cell.c_str(), o.model.layers, o.model.hidden, o.model.embed, (long long)probe_size.parameter_count(),
+                 get_threads());
+    TrainResult r = train_charlm(c, o);
+    std::printf("best valid bpc %.4f  perplexity %.3f  (%.0f s, %lld chars, %.1fk chars/s)  model: %s\n", r.best_valid_bpc,
+                r.best_valid_ppl, r.seconds, (long long)r.chars, r.chars / std::max(r.seconds, 1e-9) / 1000, o.out.c_str());
+  });
+}
+
+void add_eval(CLI::App& app) {
+  auto* cmd = app.add_subcommand("eval", "bits per character and perplexity of a model on a split or a text file");
+  static std::string model_path, corpus, split = "test", text;
+  static bool as_json = false;
+  static int batch = 64;
+  cmd->add_option("--model", model_path)->required();
+  auto* c = cmd->add_option("--corpus", corpus, "shakespeare | ptb | wsj:PATH | FILE");
+  cmd->add_option("--split", split)->capture_default_str()->check(CLI::IsMember({"train", "valid", "test"}));
+  auto* t = cmd->add_option("--text", text, "a plain text file, every line a segment");
+  c->excludes(t);
+  cmd->add_option("--batch", batch)->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_flag("--json", as_json);
+  add_common(cmd);
+  cmd->callback([] {
+    if (corpus.empty() && text.empty()) throw CLI::ValidationError("eval needs --corpus or --text");
+    auto model = load_model(model_path);
+    std::vector<Segment> segs = text.empty() ? load_corpus(corpus).split(split) : read_segments(text);
+    EvalResult r = evaluate(*model, segs, batch);
+    std::string source = text.empty() ? corpus + ":" + split : text;
+    if (as_json) {
+      nlohmann::json j = {{"model", model_path}, {"data", source}, {"bpc", r.bpc}, {"perplexity", r.perplexity},
+                          {"targets", r.targets}};
+      std::printf("%s\n", j.dump().c_str());
+    } else {
+      std::printf("%s on %s: %.4f bpc, perplexity %.4f (%lld targets)\n", model_path.c_str(), source.c_str(), r.bpc,
+                  r.perplexity, (long long)r.targets);
+    }
+  });
+}
+
+void add_sample(CLI::App& app) {
+  auto* cmd = app.add_subcommand("sample", "generate text from a model");
+  static std::string model_path, prime;
+  static int length = 300, count = 5;
+  static float temperature = 0.8f;
+  static uint64_t seed = 1;
+  cmd->add_option("--model", model_path)->required();
+  cmd->add_option("--prime", prime, "text to start from")->capture_default_str();
+  cmd->add_option("--length", length, "max symbols per line")->capture_default_str();
+  cmd->add_option("--lines", count, "segments to generate")->capture_default_str();
+  cmd->add_option("--temperature", temperature)->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--seed", seed)->capture_default_str();
+  add_common(cmd);
+  cmd->callback([] {
+    auto model = load_model(model_path);
+    Rng rng(seed);
+    for (int i = 0; i < count; ++i) std::printf("%s\n", sample_text(*model, rng, prime, length, temperature).c_str());
+  });
+}
+
+void add_corpus(CLI::App& app) {
+  auto* cmd = app.add_subcommand("corpus", "show a corpus's splits, or write one split as symbol ids");
+  static std::string corpus = "shakespeare", split, out;
+  cmd->add_option("--corpus", corpus)->capture_default_str();
+  cmd->add_option("--split", split, "with --out: train | valid | test");
+  cmd->add_option("--out", out, "write the split, one segment a line as space-separated symbol ids");
+  cmd->callback([] {
+    Corpus c = load_corpus(corpus);
+    if (out.empty()) {
+      for (const char* s : {"train", "valid", "test"})
+        std::printf("%s %s: %zu segments, %lld targets\n", c.name.c_str(), s, c.split(s).size(),
+                    (long long)count_symbols(c.split(s)));
+      return;
+    }
+    std::string text;
+    for (auto& seg : c.split(split.empty() ? "train" : split)) {
+      for (size_t i = 0; i < seg.size(); ++i) text += (i ? " " : "") + std::to_string(seg[i]);
+      text += "\n";
+    }
+    write_text_atomically(out, text);
+  });
+}
+
+}  // namespace memsig::cli

@@ -1,0 +1,25 @@
+// main.cpp — the memsig binary: parses the command line and reports errors in one line.
+#include <cstdio>
+#include <exception>
+
+#include "cli/commands.h"
+#include "engine/kernels.h"
+
+int main(int argc, char** argv) {
+  memsig::set_threads(0);  // all cores unless --threads says otherwise
+  CLI::App app{"memsig: train character language models and read their memory signatures"};
+  app.require_subcommand(1);
+  memsig::cli::add_train(app);
+  memsig::cli::add_eval(app);
+  memsig::cli::add_sample(app);
+  memsig::cli::add_corpus(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "memsig: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

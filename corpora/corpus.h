@@ -1,0 +1,37 @@
+// corpus.h — corpora as train/valid/test lists of normalised segments, and where to find them.
+//
+//   "shakespeare"  Tiny Shakespeare (tinyshakespeare/input.txt): non-empty lines; split in blocks
+//                  of 20 lines, 18 to train, the 19th to valid, the 20th to test (90/5/5).
+//   "ptb"          Penn Treebank LM text (ptb/ptb.{train,valid,test}.txt): a sentence per segment.
+//   "wsj:PATH"     the LDC WSJ text (licensed, never required): every file under PATH; SGML lines
+//                  (starting '<') and trailing utterance ids "(...)" are removed; split 90/5/5.
+//   any FILE       plain text, a segment per non-empty line, split 90/5/5 like Shakespeare.
+// Segments that normalise to nothing are dropped; segments longer than kMaxSegment symbols are cut
+// into pieces of at most that length.
+//
+// Files are looked up in $MEMSIG_CORPORA, else in ~/.cache/memsig/corpora; a missing file is
+// downloaded there from its public address with curl when online.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "corpora/symbols.h"
+
+namespace memsig {
+
+constexpr size_t kMaxSegment = 1000;
+
+struct Corpus {
+  std::string name;
+  std::vector<Segment> train, valid, test;
+  const std::vector<Segment>& split(const std::string& which) const;  // "train" | "valid" | "test"
+};
+
+std::string corpora_dir();
+Corpus load_corpus(const std::string& spec);
+// Three explicit files, one per split (a segment per line).
+Corpus load_split_files(const std::string& train, const std::string& valid, const std::string& test);
+std::vector<Segment> read_segments(const std::string& path, bool ptb_tokens = false);
+int64_t count_symbols(const std::vector<Segment>& segs);  // targets under the protocol: sum (n + 1)
+
+}  // namespace memsig

@@ -1,0 +1,238 @@
+// rnn_cpu.cpp — LSTM and GRU forward/backward on the CPU: OpenBLAS GEMMs for the matrix
+// products and fused, vectorised gate loops (one pass over [B,H] per step), split over the
+// batch rows between OpenMP threads. No allocation happens inside the time loop.
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "engine/kernels.h"
+#include "engine/rnn.h"
+
+namespace memsig {
+
+namespace {
+
+constexpr int kParallelMinWork = 8192;  // B*H below which the gate loops stay on one thread
+
+// Sum over rows of dG [n, G] into db [G].
+void column_sums_into(float* db, const float* dG, int64_t n, int G) {
+  for (int64_t r = 0; r < n; ++r) add_into(db, dG + r * G, G);
+}
+
+// ---------------------------------------------------------------------------------------------
+// LSTM
+//   pre = x W_ih^T + b_ih + h W_hh^T + b_hh   (rows i, f, g, o)
+//   i = s(pre_i)  f = s(pre_f)  g = tanh(pre_g)  o = s(pre_o)
+//   c_t = f c_{t-1} + i g      h_t = o tanh(c_t)
+// ---------------------------------------------------------------------------------------------
+void lstm_forward(const RnnWeights& w, const float* x, int T, int B, RnnTape& tp) {
+  const int H = w.hidden, G = 4 * H;
+  float* gates = tp.gates.data();
+  gemm(false, true, T * B, G, w.in, 1.0f, x, w.w_ih, 0.0f, gates);  // all input projections at once
+  std::vector<float> bias(G);
+  for (int j = 0; j < G; ++j) bias[j] = w.b_ih[j] + w.b_hh[j];
+  for (int t = 0; t < T; ++t) {
+    float* gt = gates + (size_t)t * B * G;
+    const float* h_prev = tp.h.data() + (size_t)t * B * H;
+    const float* c_prev = tp.c.data() + (size_t)t * B * H;
+    float* h_next = tp.h.data() + (size_t)(t + 1) * B * H;
+    float* c_next = tp.c.data() + (size_t)(t + 1) * B * H;
+    gemm(false, true, B, G, H, 1.0f, h_prev, w.w_hh, 1.0f, gt);  // += h_{t-1} W_hh^T
+#pragma omp parallel for if (B * H >= kParallelMinWork)
+    for (int b = 0; b < B; ++b) {
+      float* ig = gt + (size_t)b * G;
+      float *fg = ig + H, *gg = ig + 2 * H, *og = ig + 3 * H;
+      const float* cp = c_prev + (size_t)b * H;
+      float* cn = c_next + (size_t)b * H;
+      float* hn = h_next + (size_t)b * H;
+#pragma omp simd
+      for (int j = 0; j < H; ++j) {
+        float i = fast_sigmoid(ig[j] + bias[j]);
+        float f = fast_sigmoid(fg[j] + bias[H + j]);
+        float g = fast_tanh(gg[j] + bias[2 * H + j]);
+        float o = fast_sigmoid(og[j] + bias[3 * H + j]);
+        float c = f * cp[j] + i * g;
+        ig[j] = i; fg[j] = f; gg[j] = g; og[j] = o;
+        cn[j] = c;
+        hn[j] = o * fast_tanh(c);
+      }
+    }
+  }
+}
+
+//   dc_t  = dh_t o (1 - tanh^2 c_t) + dc_{t+1} f_{t+1}
+//   do = dh_t tanh c_t   di = dc_t g   dg = dc_t i   df = dc_t c_{t-1}
+//   dpre = (di i(1-i), df f(1-f), dg (1-g^2), do o(1-o))
+//   dh_{t-1} += dpre W_hh        dW_ih = sum_t dpre^T x_t   dW_hh = sum_t dpre^T h_{t-1}
+void lstm_backward(const RnnWeights& w, const float* x, const RnnTape& tp, const float* dh_out,
+                   float* dx, RnnGrads& gr) {
+  const int T = tp.T, B = tp.B, H = tp.H, G = 4 * H;
+  std::vector<float> dpre((size_t)T * B * G);
+  std::vector<float> dh_next((size_t)B * H, 0.0f), dc_next((size_t)B * H, 0.0f);
+  for (int t = T - 1; t >= 0; --t) {
+    const float* gt = tp.gates.data() + (size_t)t * B * G;
+    const float* c_prev = tp.c.data() + (size_t)t * B * H;
+    const float* c_cur = tp.c.data() + (size_t)(t + 1) * B * H;
+    const float* dht = dh_out + (size_t)t * B * H;
+    float* dpt = dpre.data() + (size_t)t * B * G;
+#pragma omp parallel for if (B * H >= kParallelMinWork)
+    for (int b = 0; b < B; ++b) {
+      const float* ig = gt + (size_t)b * G;
+      const float *fg = ig + H, *gg = ig + 2 * H, *og = ig + 3 * H;
+      const float* cp = c_prev + (size_t)b * H;
+      const float* cc = c_cur + (size_t)b * H;
+      float* dcn = dc_next.data() + (size_t)b * H;
+      const float* dhn = dh_next.data() + (size_t)b * H;
+      const float* dho = dht + (size_t)b * H;
+      float* di = dpt + (size_t)b * G;
+      float *df = di + H, *dg = di + 2 * H, *dout = di + 3 * H;
+#pragma omp simd
+      for (int j = 0; j < H; ++j) {
+        float dh = dho[j] + dhn[j];
+        float tc = fast_tanh(cc[j]);
+        float i = ig[j], f = fg[j], g = gg[j], o = og[j];
+        float dc = dh * o * (1.0f - tc * tc) + dcn[j];
+        dout[j] = dh * tc * o * (1.0f - o);
+        di[j] = dc * g * i * (1.0f - i);
+        df[j] = dc * cp[j] * f * (1.0f - f);
+        dg[j] = dc * i * (1.0f - g * g);
+        dcn[j] = dc * f;
+      }
+    }
+    if (t > 0) gemm(false, false, B, H, G, 1.0f, dpt, w.w_hh, 0.0f, dh_next.data());
+  }
+  const int N = T * B;
+  gemm(true, false, G, w.in, N, 1.0f, dpre.data(), x, 1.0f, gr.w_ih);
+  gemm(true, false, G, H, N, 1.0f, dpre.data(), tp.h.data(), 1.0f, gr.w_hh);  // h rows 0..T-1 = h_{t-1}
+  column_sums_into(gr.b_ih, dpre.data(), N, G);
+  column_sums_into(gr.b_hh, dpre.data(), N, G);
+  if (dx) gemm(false, false, N, w.in, G, 1.0f, dpre.data(), w.w_ih, 0.0f, dx);
+}
+
+// ---------------------------------------------------------------------------------------------
+// GRU
+//   xr, xz, xn = x W_ih^T + b_ih          hr, hz, hn = h W_hh^T + b_hh
+//   r = s(xr + hr)   z = s(xz + hz)   n = tanh(xn + r hn)   h_t = (1 - z) n + z h_{t-1}
+// ---------------------------------------------------------------------------------------------
+void gru_forward(const RnnWeights& w, const float* x, int T, int B, RnnTape& tp) {
+  const int H = w.hidden, G = 3 * H;
+  float* gates = tp.gates.data();
+  for (int64_t r = 0; r < (int64_t)T * B; ++r) std::memcpy(gates + r * G, w.b_ih, G * sizeof(float));
+  gemm(false, true, T * B, G, w.in, 1.0f, x, w.w_ih, 1.0f, gates);  // all input projections at once
+  std::vector<float> hg((size_t)B * G);
+  for (int t = 0; t < T; ++t) {
+    float* gt = gates + (size_t)t * B * G;
+    const float* h_prev = tp.h.data() + (size_t)t * B * H;
+    float* h_next = tp.h.data() + (size_t)(t + 1) * B * H;
+    float* hn_t = tp.hn.data() + (size_t)t * B * H;
+    for (int b = 0; b < B; ++b) std::memcpy(hg.data() + (size_t)b * G, w.b_hh, G * sizeof(float));
+    gemm(false, true, B, G, H, 1.0f, h_prev, w.w_hh, 1.0f, hg.data());  // h_{t-1} W_hh^T + b_hh
+#pragma omp parallel for if (B * H >= kParallelMinWork)
+    for (int b = 0; b < B; ++b) {
+      float* rg = gt + (size_t)b * G;
+      float *zg = rg + H, *ng = rg + 2 * H;
+      const float* hgb = hg.data() + (size_t)b * G;
+      const float* hp = h_prev + (size_t)b * H;
+      float* hnb = hn_t + (size_t)b * H;
+      float* ho = h_next + (size_t)b * H;
+#pragma omp simd
+      for (int j = 0; j < H; ++j) {
+        float r = fast_sigmoid(rg[j] + hgb[j]);
+        float z = fast_sigmoid(zg[j] + hgb[H + j]);
+        float hn = hgb[2 * H + j];
+        float n = fast_tanh(ng[j] + r * hn);
+        rg[j] = r; zg[j] = z; ng[j] = n; hnb[j] = hn;
+        ho[j] = (1.0f - z) * n + z * hp[j];
+      }
+    }
+  }
+}
+
+//   dh = dh_out_t + dh_next
+//   dn = dh (1 - z)   dz = dh (h_{t-1} - n)   dpre_n = dn (1 - n^2)
+//   dr = dpre_n hn    dpre_r = dr r (1 - r)   dpre_z = dz z (1 - z)
+//   input side  dXg = (dpre_r, dpre_z, dpre_n)
+//   hidden side dHg = (dpre_r, dpre_z, dpre_n r)
+//   dh_{t-1} = dh z + dHg W_hh
+void gru_backward(const RnnWeights& w, const float* x, const RnnTape& tp, const float* dh_out,
+                  float* dx, RnnGrads& gr) {
+  const int T = tp.T, B = tp.B, H = tp.H, G = 3 * H;
+  std::vector<float> dxg((size_t)T * B * G), dhg((size_t)T * B * G);
+  std::vector<float> dh_next((size_t)B * H, 0.0f);
+  for (int t = T - 1; t >= 0; --t) {
+    const float* gt = tp.gates.data() + (size_t)t * B * G;
+    const float* h_prev = tp.h.data() + (size_t)t * B * H;
+    const float* hn_t = tp.hn.data() + (size_t)t * B * H;
+    const float* dht = dh_out + (size_t)t * B * H;
+    float* dx_t = dxg.data() + (size_t)t * B * G;
+    float* dh_t = dhg.data() + (size_t)t * B * G;
+#pragma omp parallel for if (B * H >= kParallelMinWork)
+    for (int b = 0; b < B; ++b) {
+      const float* rg = gt + (size_t)b * G;
+      const float *zg = rg + H, *ng = rg + 2 * H;
+      const float* hp = h_prev + (size_t)b * H;
+      const float* hnb = hn_t + (size_t)b * H;
+      const float* dho = dht + (size_t)b * H;
+      float* dhn = dh_next.data() + (size_t)b * H;  // in: dL/dh_t from t+1; out: direct part of dh_{t-1}
+      float* xr = dx_t + (size_t)b * G;
+      float *xz = xr + H, *xn = xr + 2 * H;
+      float* hr = dh_t + (size_t)b * G;
+      float *hz = hr + H, *hnn = hr + 2 * H;
+#pragma omp simd
+      for (int j = 0; j < H; ++j) {
+        float dh = dho[j] + dhn[j];
+        float r = rg[j], z = zg[j], n = ng[j];
+        float dn = dh * (1.0f - z) * (1.0f - n * n);
+        float dz = dh * (hp[j] - n) * z * (1.0f - z);
+        float dr = dn * hnb[j] * r * (1.0f - r);
+        xr[j] = dr; xz[j] = dz; xn[j] = dn;
+        hr[j] = dr; hz[j] = dz; hnn[j] = dn * r;
+        dhn[j] = dh * z;
+      }
+    }
+    if (t > 0) gemm(false, false, B, H, G, 1.0f, dh_t, w.w_hh, 1.0f, dh_next.data());
+  }
+  const int N = T * B;
+  gemm(true, false, G, w.in, N, 1.0f, dxg.data(), x, 1.0f, gr.w_ih);
+  gemm(true, false, G, H, N, 1.0f, dhg.data(), tp.h.data(), 1.0f, gr.w_hh);
+  column_sums_into(gr.b_ih, dxg.data(), N, G);
+  column_sums_into(gr.b_hh, dhg.data(), N, G);
+  if (dx) gemm(false, false, N, w.in, G, 1.0f, dxg.data(), w.w_ih, 0.0f, dx);
+}
+
+class CpuBackend : public RnnBackend {
+ public:
+  std::string name() const override { return "cpu"; }
+
+  void forward(Cell cell, const RnnWeights& w, const float* x, int T, int B, const float* h0,
+               const float* c0, RnnTape& tp) override {
+    const int H = w.hidden;
+    tp.cell = cell; tp.T = T; tp.B = B; tp.in = w.in; tp.H = H;
+    tp.gates.resize((size_t)T * B * gate_count(cell) * H);
+    tp.h.assign((size_t)(T + 1) * B * H, 0.0f);
+    if (h0) std::copy(h0, h0 + (size_t)B * H, tp.h.begin());
+    if (cell == Cell::LSTM) {
+      tp.c.assign((size_t)(T + 1) * B * H, 0.0f);
+      if (c0) std::copy(c0, c0 + (size_t)B * H, tp.c.begin());
+      lstm_forward(w, x, T, B, tp);
+    } else {
+      tp.hn.resize((size_t)T * B * H);
+      gru_forward(w, x, T, B, tp);
+    }
+  }
+
+  void backward(const RnnWeights& w, const float* x, const RnnTape& tp, const float* dh, float* dx,
+                RnnGrads& g) override {
+    if (tp.cell == Cell::LSTM) lstm_backward(w, x, tp, dh, dx, g);
+    else gru_backward(w, x, tp, dh, dx, g);
+  }
+};
+
+}  // namespace
+
+RnnBackend& cpu_backend() {
+  static CpuBackend backend;
+  return backend;
+}
+
+}  // namespace memsig

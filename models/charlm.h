@@ -1,0 +1,62 @@
+// charlm.h — the grapheme language model of the memory-signature method:
+//   x_t = embed[s_t]  ->  L stacked LSTM/GRU layers  ->  logits = proj(h_t)  ->  softmax over 34
+// with dropout on each recurrent layer's output when training.
+//
+// Parameter names and shapes are PyTorch's for a module with children embed (nn.Embedding),
+// rnn (nn.LSTM / nn.GRU, batch_first=False) and proj (nn.Linear), so a model file moves between
+// memsig and PyTorch unchanged (see model_file.h).
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "corpora/batches.h"
+#include "engine/ops.h"
+#include "engine/rnn.h"
+
+namespace memsig {
+
+struct CharLMConfig {
+  Cell cell = Cell::GRU;
+  int layers = 1;
+  int hidden = 320;
+  int embed = 32;
+  int vocab = kNumSymbols;
+  float dropout = 0.0f;
+};
+
+struct LMForward {
+  Var logits;                                    // [T*B, vocab]
+  std::vector<std::shared_ptr<RnnTape>> tapes;   // one per layer: every step's h (and c)
+};
+
+class CharLM {
+ public:
+  // PyTorch's default initialisation: embed ~ N(0,1); rnn and proj ~ U(-1/sqrt(fan), 1/sqrt(fan)).
+  CharLM(const CharLMConfig& cfg, Rng& rng);
+
+  CharLMConfig cfg;
+  Var embed;                 // [vocab, E]
+  std::vector<RnnParams> rnn;
+  Var proj_w, proj_b;        // [vocab, H], [vocab]
+  RnnBackend* backend;       // where the recurrent loops run (CPU unless told otherwise)
+
+  std::vector<std::pair<std::string, Var>> named_parameters() const;
+  std::vector<Var> parameters() const;
+  int64_t parameter_count() const;
+
+  // Inputs [T*B] time-major; dropout_rng null = no dropout. h0/c0: per layer [B,H] or empty.
+  LMForward forward(const std::vector<int32_t>& inputs, int T, int B, Rng* dropout_rng,
+                    const std::vector<const float*>& h0 = {}, const std::vector<const float*>& c0 = {}) const;
+  // Mean cross-entropy (nats) over the batch's real targets.
+  Var loss(const Batch& batch, Rng* dropout_rng, XentStats* stats = nullptr) const;
+};
+
+// Bits per character under the protocol (zero state per segment, targets c1..cn </s>).
+struct EvalResult {
+  double bpc = 0, perplexity = 0;
+  int64_t targets = 0;
+};
+EvalResult evaluate(const CharLM& model, const std::vector<Segment>& segs, int batch_size = 64);
+
+}  // namespace memsig

@@ -1,0 +1,25 @@
+// model_file.h — the model-file contract: one safetensors file.
+//   tensors  embed.weight [34,E]; rnn.weight_ih_l{k} [G*H,in]; rnn.weight_hh_l{k} [G*H,H];
+//            rnn.bias_ih_l{k} [G*H]; rnn.bias_hh_l{k} [G*H]; proj.weight [34,H]; proj.bias [34]
+//            (G = 4 for LSTM, 3 for GRU), i.e. PyTorch's state_dict names for children embed/rnn/proj;
+//   metadata format=memsig-charlm, cell=lstm|gru, layers, hidden, embed, symbols (JSON array).
+// A file saved from PyTorch with safetensors.torch.save_file(model.state_dict(), path, metadata)
+// loads as is. Extra tensors (e.g. a checkpoint's optimizer state) are ignored by load_model.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+
+#include "engine/safetensors.h"
+#include "models/charlm.h"
+
+namespace memsig {
+
+std::map<std::string, std::string> model_metadata(const CharLMConfig& cfg);
+void save_model(const std::string& path, const CharLM& model,
+                const std::map<std::string, std::string>& extra_metadata = {},
+                const std::vector<std::pair<std::string, const Tensor*>>& extra_tensors = {});
+std::unique_ptr<CharLM> model_from(const std::string& path, const SafeTensors& st);
+std::unique_ptr<CharLM> load_model(const std::string& path);  // FileError naming the problem
+
+}  // namespace memsig

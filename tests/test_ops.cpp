@@ -1,0 +1,131 @@
+// Every op's backward against finite differences.
+#include "engine/kernels.h"
+#include "engine/ops.h"
+#include "gradcheck.h"
+
+using namespace memsig;
+using namespace memsig::test;
+
+namespace {
+struct Fixture {
+  Rng rng{42};
+  Var P(std::vector<int64_t> shape, float scale = 1.0f) { return param(random_tensor(std::move(shape), rng, scale)); }
+  Tensor R(std::vector<int64_t> shape) { return random_tensor(std::move(shape), rng); }
+};
+}  // namespace
+
+TEST_CASE_METHOD(Fixture, "matmul gradient", "[ops]") {
+  Var a = P({3, 4}), b = P({4, 5});
+  Tensor r = R({3, 5});
+  check_gradients({a, b}, [&] { return weighted_sum(matmul(a, b), r); });
+}
+
+TEST_CASE_METHOD(Fixture, "linear gradient (with and without bias)", "[ops]") {
+  Var x = P({4, 3}), W = P({5, 3}), b = P({5});
+  Tensor r = R({4, 5});
+  check_gradients({x, W, b}, [&] { return weighted_sum(linear(x, W, b), r); });
+  check_gradients({x, W}, [&] { return weighted_sum(linear(x, W, nullptr), r); });
+}
+
+TEST_CASE_METHOD(Fixture, "add and mul gradients, same shape and row broadcast", "[ops]") {
+  Var a = P({3, 4}), b = P({3, 4}), v = P({4});
+  Tensor r = R({3, 4});
+  check_gradients({a, b}, [&] { return weighted_sum(add(a, b), r); });
+  check_gradients({a, v}, [&] { return weighted_sum(add(a, v), r); });
+  check_gradients({a, b}, [&] { return weighted_sum(mul(a, b), r); });
+  check_gradients({a, v}, [&] { return weighted_sum(mul(a, v), r); });
+}
+
+TEST_CASE_METHOD(Fixture, "elementwise nonlinearities", "[ops]") {
+  Var x = P({3, 5}, 2.0f);
+  Tensor r = R({3, 5});
+  check_gradients({x}, [&] { return weighted_sum(tanh(x), r); });
+  check_gradients({x}, [&] { return weighted_sum(sigmoid(x), r); });
+  // relu: keep inputs away from the kink, where finite differences are meaningless
+  for (auto& v : x->value.data) if (std::abs(v) < 0.05f) v = 0.3f;
+  check_gradients({x}, [&] { return weighted_sum(relu(x), r); });
+}
+
+TEST_CASE("fast tanh, sigmoid and exp match the standard library", "[ops]") {
+  for (float v = -30.0f; v <= 30.0f; v += 0.013f) {
+    REQUIRE(fast_exp(v) == Approx(std::exp(v)).epsilon(2e-6));
+    REQUIRE(std::abs(fast_tanh(v) - std::tanh(v)) < 2e-7f);
+    REQUIRE(std::abs(fast_sigmoid(v) - 1.0f / (1.0f + std::exp(-v))) < 2e-7f);
+  }
+}
+
+TEST_CASE_METHOD(Fixture, "embedding gradient, repeated ids accumulate", "[ops]") {
+  Var W = P({6, 3});
+  std::vector<int32_t> ids{1, 4, 1, 0, 5};
+  Tensor r = R({5, 3});
+  check_gradients({W}, [&] { return weighted_sum(embedding(W, ids), r); });
+}
+
+TEST_CASE_METHOD(Fixture, "concat and split are inverse and differentiable", "[ops]") {
+  Var a = P({3, 2}), b = P({3, 4});
+  Tensor r = R({3, 6});
+  check_gradients({a, b}, [&] { return weighted_sum(concat({a, b}), r); });
+  auto parts = split(concat({a, b}), {2, 4});
+  REQUIRE(parts[0]->value.data == a->value.data);
+  REQUIRE(parts[1]->value.data == b->value.data);
+  Tensor r1 = R({3, 1}), r2 = R({3, 5});
+  check_gradients({a, b}, [&] {
+    auto p = split(concat({a, b}), {1, 5});
+    return add(weighted_sum(p[0], r1), weighted_sum(p[1], r2));
+  });
+}
+
+TEST_CASE_METHOD(Fixture, "row slices and row concatenation", "[ops]") {
+  Var a = P({5, 3}), b = P({2, 3});
+  Tensor r = R({4, 3});
+  check_gradients({a, b}, [&] { return weighted_sum(concat_rows({slice_rows(a, 1, 2), b}), r); });
+  REQUIRE(slice_rows(a, 2, 1)->value.data == std::vector<float>(a->value.data.begin() + 6, a->value.data.begin() + 9));
+}
+
+TEST_CASE_METHOD(Fixture, "dropout: same mask for the same seed, scaled survivors, exact gradient", "[ops]") {
+  Var x = P({4, 50});
+  Tensor r = R({4, 50});
+  check_gradients({x}, [&] {
+    Rng mask_rng(7);  // same mask every evaluation
+    return weighted_sum(dropout(x, 0.3f, mask_rng), r);
+  });
+  Rng mask_rng(7);
+  Var y = dropout(x, 0.3f, mask_rng);
+  int zeros = 0;
+  for (int64_t i = 0; i < x->value.numel(); ++i) {
+    if (y->value.data[i] == 0.0f) ++zeros;
+    else REQUIRE(y->value.data[i] == Approx(x->value.data[i] / 0.7f));
+  }
+  REQUIRE(zeros > 30);
+  REQUIRE(zeros < 90);
+  NoGrad off;
+  REQUIRE(dropout(x, 0.3f, mask_rng) == x);  // evaluation: identity
+}
+
+TEST_CASE_METHOD(Fixture, "masked softmax cross-entropy: value and gradient", "[ops]") {
+  Var z = P({5, 7}, 2.0f);
+  std::vector<int32_t> t{0, 3, 6, 2, 2};
+  std::vector<float> m{1, 1, 0, 1, 0};
+  check_gradients({z}, [&] { return softmax_xent(z, t, m); });
+  XentStats st;
+  Var loss = softmax_xent(z, t, m, &st);
+  double expect = 0;
+  for (int r : {0, 1, 3}) {
+    double mx = -1e30, s = 0;
+    for (int j = 0; j < 7; ++j) mx = std::max(mx, (double)z->value.data[r * 7 + j]);
+    for (int j = 0; j < 7; ++j) s += std::exp(z->value.data[r * 7 + j] - mx);
+    expect += -(z->value.data[r * 7 + t[r]] - mx - std::log(s));
+  }
+  REQUIRE(st.count == 3);
+  REQUIRE(st.nats == Approx(expect).epsilon(1e-5));
+  REQUIRE(loss->value.data[0] == Approx(expect / 3).epsilon(1e-5));
+}
+
+TEST_CASE_METHOD(Fixture, "a small graph: shared inputs get both gradient paths", "[ops][autograd]") {
+  Var x = P({2, 3}), W = P({3, 3}), b = P({3});
+  Tensor r = R({2, 3});
+  check_gradients({x, W, b}, [&] {
+    Var h = tanh(linear(x, W, b));
+    return weighted_sum(mul(h, sigmoid(add(h, x))), r);
+  });
+}

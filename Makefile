@@ -7,6 +7,8 @@ ifeq ($(origin MEMSIG_CORPORA), undefined)
 ifneq ($(wildcard ../shared/corpora),)
 export MEMSIG_CORPORA := $(abspath ../shared/corpora)
 endif
+else
+export MEMSIG_CORPORA := $(abspath $(MEMSIG_CORPORA))
 endif
 
 .PHONY: all deps configure test demo bench figures clean

@@ -8,6 +8,10 @@ void add_train(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_sample(CLI::App& app);
 void add_corpus(CLI::App& app);
+void add_signature(CLI::App& app);
+void add_diff(CLI::App& app);
+void add_figure(CLI::App& app);
+void add_bench(CLI::App& app);
 
 // Options every command shares: --threads.
 void add_common(CLI::App* cmd);

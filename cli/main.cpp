@@ -13,6 +13,10 @@ int main(int argc, char** argv) {
   memsig::cli::add_eval(app);
   memsig::cli::add_sample(app);
   memsig::cli::add_corpus(app);
+  memsig::cli::add_signature(app);
+  memsig::cli::add_diff(app);
+  memsig::cli::add_figure(app);
+  memsig::cli::add_bench(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

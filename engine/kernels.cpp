@@ -4,6 +4,7 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#include <cstdlib>
 #include <thread>
 
 // OpenBLAS's own thread control; declared here so we do not depend on its private headers.
@@ -25,6 +26,10 @@ void gemm(bool transA, bool transB, int M, int N, int K, float alpha, const floa
 }
 
 void set_threads(int n) {
+  if (n <= 0) {  // OMP_NUM_THREADS when set, else every core
+    const char* env = std::getenv("OMP_NUM_THREADS");
+    n = env ? std::atoi(env) : 0;
+  }
   if (n <= 0) n = (int)std::thread::hardware_concurrency();
   if (n <= 0) n = 1;
   g_threads = n;

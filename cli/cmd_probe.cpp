@@ -1,0 +1,110 @@
+// cmd_probe.cpp — the memory-signature commands: signature, diff, figure.
+#include <cstdio>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "corpora/corpus.h"
+#include "figures/figures.h"
+#include "models/model_file.h"
+#include "probe/signature.h"
+
+namespace memsig::cli {
+
+namespace {
+std::vector<int> parse_layers(const std::string& spec, int n_layers) {
+  std::vector<int> out;
+  if (spec == "all") return out;
+  std::stringstream ss(spec);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    int l = 0;
+    try { l = std::stoi(item); } catch (...) { throw CLI::ValidationError("--layers: '" + item + "' is not a layer number"); }
+    if (l < 1 || l > n_layers)
+      throw CLI::ValidationError("--layers: layer " + item + " does not exist (the model has " + std::to_string(n_layers) + ")");
+    out.push_back(l - 1);
+  }
+  return out;
+}
+}  // namespace
+
+void add_signature(CLI::App& app) {
+  auto* cmd = app.add_subcommand("signature", "memory signature: probe what each layer's state remembers of past inputs");
+  static std::string model_path, corpus, train, valid, test, layers = "all", state, out;
+  static SignatureOptions o;
+  cmd->add_option("--model", model_path)->required();
+  auto* c = cmd->add_option("--corpus", corpus, "shakespeare | ptb | wsj:PATH | FILE");
+  auto* tr = cmd->add_option("--train", train, "training split file (with --valid and --test)");
+  cmd->add_option("--valid", valid);
+  cmd->add_option("--test", test);
+  c->excludes(tr);
+  cmd->add_option("--layers", layers, "all, or 1-based layer numbers: 1,3")->capture_default_str();
+  cmd->add_option("--max-delta", o.states.max_delta, "D: lags 1..D")->capture_default_str()->check(CLI::Range(1, 100));
+  cmd->add_option("--state", state, "c | h | ch (LSTM; default c), h (GRU)");
+  cmd->add_option("--max-positions", o.max_train_positions, "training positions kept (random subsample)")->capture_default_str();
+  cmd->add_option("--max-eval-positions", o.max_eval_positions, "valid/test positions kept")->capture_default_str();
+  cmd->add_option("--decoder-hidden", o.probe.hidden, "units per decoder hidden layer")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--decoder-depth", o.probe.depth, "hidden layers per decoder")->capture_default_str()->check(CLI::Range(1, 4));
+  cmd->add_option("--keep-prob", o.probe.keep_prob, "dropout keep probability")->capture_default_str()->check(CLI::Range(0.1, 1.0));
+  cmd->add_flag("--sweep-dropout", o.probe.sweep_dropout, "try keep 0.5..1.0 by 0.1, pick per decoder on valid");
+  cmd->add_option("--epochs", o.probe.max_epochs, "max decoder epochs")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--patience", o.probe.patience, "early-stopping patience (epochs)")->capture_default_str();
+  cmd->add_option("--lr", o.probe.lr)->capture_default_str();
+  cmd->add_flag("--control", o.control, "also probe an untrained copy of the model");
+  cmd->add_option("--seed", o.states.seed)->capture_default_str();
+  cmd->add_option("--out", out, "output folder")->required();
+  cmd->add_flag("--quiet", o.quiet);
+  add_common(cmd);
+  cmd->callback([] {
+    if (corpus.empty() && (train.empty() || valid.empty() || test.empty()))
+      throw CLI::ValidationError("signature needs --corpus, or --train, --valid and --test");
+    auto model = load_model(model_path);
+    Corpus data = corpus.empty() ? load_split_files(train, valid, test) : load_corpus(corpus);
+    o.states.layers = parse_layers(layers, model->cfg.layers);
+    o.states.state = state;
+    o.probe.seed = o.states.seed;
+    o.probe.quiet = o.quiet;
+    auto sig = compute_signature(*model, data, o);
+    std::string title = std::string(cell_name(model->cfg.cell)) + " " + std::to_string(model->cfg.layers) + "x" +
+                        std::to_string(model->cfg.hidden) + " on " + data.name;
+    write_signature(sig, out, title);
+    for (auto& l : sig["layers"]) {
+      std::printf("layer %d (%s) test accuracy by d:", l["layer"].get<int>(), l["state"].get<std::string>().c_str());
+      for (auto& a : l["accuracy"]) std::printf(" %.3f", a.get<double>());
+      std::printf("\n");
+    }
+    std::printf("wrote %s/signature.json, signature_l*.png, marginal.png and CSVs\n", out.c_str());
+  });
+}
+
+void add_diff(CLI::App& app) {
+  auto* cmd = app.add_subcommand("diff", "B minus A: difference of two memory signatures, on a diverging map");
+  static std::string a, b, out, title = "memory signature difference (B - A)";
+  cmd->add_option("A", a, "signature.json")->required();
+  cmd->add_option("B", b, "signature.json")->required();
+  cmd->add_option("--out", out, "PNG")->required();
+  cmd->add_option("--title", title)->capture_default_str();
+  cmd->callback([] {
+    auto d = diff_signatures(load_signature(a), load_signature(b), out, title);
+    for (size_t l = 0; l < d.mean_abs.size(); ++l)
+      std::printf("layer %zu: mean |recall B - A| = %.4f over symbols and lags; RMS accuracy difference over d = %.4f\n", l + 1,
+                  d.mean_abs[l], d.marginal_rms[l]);
+  });
+}
+
+void add_figure(CLI::App& app) {
+  auto* cmd = app.add_subcommand("figure", "reproduce a figure of the paper (fig1)");
+  static std::string which;
+  static FigureOptions o;
+  cmd->add_option("name", which, "fig1")->required()->check(CLI::IsMember({"fig1"}));
+  cmd->add_option("--model", o.model, "reuse this model (trained when missing)");
+  cmd->add_option("--out", o.out_dir, "where the PNG goes")->capture_default_str();
+  cmd->add_option("--work", o.work_dir, "models, signatures and CSVs")->capture_default_str();
+  cmd->add_option("--train-minutes", o.train_minutes)->capture_default_str();
+  cmd->add_option("--max-positions", o.max_train_positions)->capture_default_str();
+  cmd->add_option("--seed", o.seed)->capture_default_str();
+  cmd->add_flag("--quiet", o.quiet);
+  add_common(cmd);
+  cmd->callback([] { figure_fig1(o); });
+}
+
+}  // namespace memsig::cli

@@ -1,0 +1,56 @@
+// decoders.h — the memory probe: for one layer, D small ReLU MLPs, the d-th predicting the input
+// x_{t-d} from the frozen state s_t:
+//     a_d = relu(W1_d s + b1_d)   [more hidden layers: a = relu(W a + b)]   logits_d = W2_d a_d + b2_d
+// All D decoders read the same s, so their first layers are stacked into one matrix W1 [D*K, H]:
+// one GEMM per mini-batch computes every decoder's first layer, and one backward GEMM every
+// dW1. The loss is the sum over d of the masked cross-entropies (targets before the segment start
+// are masked out). States are standardised with the training split's mean and deviation.
+//
+// Training: Adam on train; after every epoch each decoder's accuracy on valid is measured and the
+// best weights of each decoder are kept (early stopping per decoder, patience in epochs). With
+// a dropout sweep, the whole bank is trained once per keep probability and, per decoder, the keep
+// probability that did best on valid is chosen. Reported numbers are on test.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "probe/states.h"
+
+namespace memsig {
+
+struct ProbeOptions {
+  int hidden = 64;             // K, units per decoder hidden layer
+  int depth = 1;               // hidden layers per decoder
+  float keep_prob = 1.0f;      // dropout keep probability on hidden units
+  bool sweep_dropout = false;  // try keep 0.5, 0.6, ..., 1.0 and pick per decoder on valid
+  float lr = 2e-3f;
+  int batch = 256;
+  int max_epochs = 20;
+  int patience = 3;
+  int bootstrap = 1000;        // resamples for the 95% interval
+  uint64_t seed = 1;
+  bool quiet = false;
+};
+
+struct LagResult {
+  int d = 0;
+  double accuracy = 0, ci_lo = 0, ci_hi = 0, chance = 0;
+  int64_t n = 0;                        // test positions with a target at this lag
+  std::vector<double> recall;           // [34], NaN where count is 0
+  std::vector<int64_t> count;           // [34] targets per symbol
+  std::vector<int64_t> confusion;       // [34*34], row = true symbol, column = predicted
+  float keep_prob = 1.0f;               // chosen on valid
+  double valid_accuracy = 0;
+  int epochs = 0;                       // epochs until the best valid accuracy
+};
+
+// Trains the D decoders of one state set entry (a layer) jointly and reports on test.
+std::vector<LagResult> probe_layer(const StateSet& train, const StateSet& valid, const StateSet& test, size_t entry,
+                                   const ProbeOptions& opt);
+
+// The same decoders trained one after another (D separate banks of one): the reference the joint
+// probe is measured against in `make bench`. Returns valid accuracies.
+std::vector<double> probe_layer_one_by_one(const StateSet& train, const StateSet& valid, size_t entry,
+                                           const ProbeOptions& opt);
+
+}  // namespace memsig

@@ -1,0 +1,132 @@
+#include "probe/plots.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace memsig {
+
+namespace {
+
+Rgb hex(unsigned v) { return {(uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v}; }
+
+Rgb interpolate(const std::vector<Rgb>& stops, double t) {
+  t = std::clamp(t, 0.0, 1.0) * (stops.size() - 1);
+  size_t i = std::min(stops.size() - 2, (size_t)t);
+  double f = t - i;
+  auto mix = [&](uint8_t a, uint8_t b) { return (uint8_t)std::lround(a + (b - a) * f); };
+  return {mix(stops[i].r, stops[i + 1].r), mix(stops[i].g, stops[i + 1].g), mix(stops[i].b, stops[i + 1].b)};
+}
+
+double luminance(Rgb c) { return 0.299 * c.r + 0.587 * c.g + 0.114 * c.b; }
+
+std::string fmt(double v, const char* f) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+const Rgb kAxis{60, 60, 60};
+
+}  // namespace
+
+Rgb sequential_color(double t) {  // ColorBrewer "Purples"
+  static const std::vector<Rgb> s{hex(0xfcfbfd), hex(0xefedf5), hex(0xdadaeb), hex(0xbcbddc), hex(0x9e9ac8),
+                                  hex(0x807dba), hex(0x6a51a3), hex(0x54278f), hex(0x3f007d)};
+  return interpolate(s, t);
+}
+
+Rgb diverging_color(double t) {  // ColorBrewer "RdBu", reversed: blue negative, red positive
+  static const std::vector<Rgb> s{hex(0x2166ac), hex(0x4393c3), hex(0x92c5de), hex(0xd1e5f0), hex(0xf7f7f7),
+                                  hex(0xfddbc7), hex(0xf4a582), hex(0xd6604d), hex(0xb2182b)};
+  return interpolate(s, (std::clamp(t, -1.0, 1.0) + 1.0) / 2.0);
+}
+
+Canvas draw_heatmap(const Heatmap& h) {
+  const float label_px = 14, tick_px = 12, title_px = 17, value_px = 9;
+  const int R = (int)h.rows.size(), C = (int)h.cols.size();
+  int row_label_w = 0, col_label_h = 0;
+  for (auto& r : h.rows) row_label_w = std::max(row_label_w, Canvas::text_width(r, tick_px));
+  bool rotate_cols = false;
+  for (auto& c : h.cols) if (Canvas::text_width(c, tick_px) > h.cell_w - 2) rotate_cols = true;
+  for (auto& c : h.cols) col_label_h = std::max(col_label_h, rotate_cols ? Canvas::text_width(c, tick_px) : (int)(tick_px * 1.3));
+  const int pad = 10;
+  const int left = pad + (h.y_title.empty() ? 0 : (int)(label_px * 1.4) + 4) + row_label_w + 6;
+  const int top = pad + (h.title.empty() ? 0 : (int)(title_px * 1.6));
+  const int grid_w = C * h.cell_w, grid_h = R * h.cell_h;
+  const int bar_x = left + grid_w + 16, bar_w = 16;
+  const std::string lo_tick = h.diverging ? fmt(-h.vmax, "%+.2f") : fmt(h.vmin, "%.1f");
+  const int bar_label_w = Canvas::text_width(lo_tick, tick_px) + 8 + (h.colorbar_title.empty() ? 0 : (int)(label_px * 1.5));
+  const int width = std::max(bar_x + bar_w + 6 + bar_label_w + pad, left + Canvas::text_width(h.title, title_px) + pad);
+  const int height = top + grid_h + 6 + col_label_h + (h.x_title.empty() ? 0 : (int)(label_px * 1.6)) + pad;
+  Canvas cv(width, height);
+
+  if (!h.title.empty()) cv.text(h.title, left, pad, title_px, kBlack);
+  for (int r = 0; r < R; ++r) {
+    for (int c = 0; c < C; ++c) {
+      double v = h.values[(size_t)r * C + c];
+      int x = left + c * h.cell_w, y = top + r * h.cell_h;
+      if (std::isnan(v)) {
+        cv.fill_rect(x, y, h.cell_w, h.cell_h, kLightGrey);
+        continue;
+      }
+      Rgb col = h.diverging ? diverging_color(v / (h.vmax > 0 ? h.vmax : 1))
+                            : sequential_color((v - h.vmin) / (h.vmax > h.vmin ? h.vmax - h.vmin : 1));
+      cv.fill_rect(x, y, h.cell_w, h.cell_h, col);
+      if (h.annotate) {
+        std::string s = std::abs(v) < 1 ? fmt(v, "%.2f") : fmt(v, "%.1f");
+        if (s.rfind("0.", 0) == 0) s = s.substr(1);
+        else if (s.rfind("-0.", 0) == 0) s = "-" + s.substr(2);
+        cv.text(s, x + h.cell_w / 2.0, y + h.cell_h / 2.0, value_px, luminance(col) < 120 ? kWhite : kBlack, 0.5, 0.5);
+      }
+    }
+    cv.text(h.rows[r], left - 6, top + r * h.cell_h + h.cell_h / 2.0, tick_px, kAxis, 1.0, 0.5);
+  }
+  cv.outline_rect(left - 1, top - 1, grid_w + 2, grid_h + 2, kGrey);
+  for (int c = 0; c < C; ++c) {
+    double cx = left + c * h.cell_w + h.cell_w / 2.0;
+    if (rotate_cols) cv.text(h.cols[c], cx, top + grid_h + 5, tick_px, kAxis, 0.5, 0.0, true);
+    else cv.text(h.cols[c], cx, top + grid_h + 4, tick_px, kAxis, 0.5, 0.0);
+  }
+  if (!h.x_title.empty()) cv.text(h.x_title, left + grid_w / 2.0, top + grid_h + 6 + col_label_h + 4, label_px, kBlack, 0.5, 0.0);
+  if (!h.y_title.empty()) cv.text(h.y_title, pad, top + grid_h / 2.0, label_px, kBlack, 0.0, 0.5, true);
+
+  // Colour bar: top = vmax, bottom = vmin (or -vmax for the diverging map), five ticks.
+  const int bar_h = std::max(grid_h, 60);
+  for (int y = 0; y < bar_h; ++y) {
+    double f = 1.0 - (double)y / (bar_h - 1);
+    Rgb col = h.diverging ? diverging_color(2 * f - 1) : sequential_color(f);
+    cv.fill_rect(bar_x, top + y, bar_w, 1, col);
+  }
+  cv.outline_rect(bar_x - 1, top - 1, bar_w + 2, bar_h + 2, kGrey);
+  for (int k = 0; k <= 4; ++k) {
+    double f = k / 4.0;
+    double v = h.diverging ? -h.vmax + 2 * h.vmax * f : h.vmin + (h.vmax - h.vmin) * f;
+    int y = top + (int)std::lround((1.0 - f) * (bar_h - 1));
+    cv.fill_rect(bar_x + bar_w, y, 4, 1, kAxis);
+    cv.text(h.diverging ? fmt(v, "%+.2f") : fmt(v, "%.2f"), bar_x + bar_w + 7, y, tick_px, kAxis, 0.0, 0.5);
+  }
+  if (!h.colorbar_title.empty())
+    cv.text(h.colorbar_title, width - pad, top + bar_h / 2.0, label_px, kBlack, 1.0, 0.5, true);
+  return cv;
+}
+
+Canvas stack_panels(const std::vector<Canvas>& panels, bool vertical) {
+  const int gap = 12, label_w = 34;
+  int W = 0, H = 0;
+  for (auto& p : panels) {
+    if (vertical) { W = std::max(W, p.width() + label_w); H += p.height() + gap; }
+    else { W += p.width() + label_w + gap; H = std::max(H, p.height()); }
+  }
+  Canvas cv(W, H);
+  int x = 0, y = 0;
+  for (size_t i = 0; i < panels.size(); ++i) {
+    cv.text("(" + std::string(1, (char)('a' + i)) + ")", x + 6, y + 8, 18, kBlack);
+    cv.paste(panels[i], x + label_w, y);
+    if (vertical) y += panels[i].height() + gap;
+    else x += panels[i].width() + label_w + gap;
+  }
+  return cv;
+}
+
+}  // namespace memsig

@@ -1,0 +1,29 @@
+// plots.h — the pictures of memory signatures: heatmaps with labelled axes, a colour bar with
+// ticks and a title; a sequential map (white = 0 to dark purple = 1) for recall and a diverging
+// one (blue < 0 < red) for differences; several panels (a), (b), ... in one image.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "probe/canvas.h"
+
+namespace memsig {
+
+Rgb sequential_color(double t);  // t in [0,1]
+Rgb diverging_color(double t);   // t in [-1,1]
+
+struct Heatmap {
+  std::string title, x_title, y_title, colorbar_title;
+  std::vector<std::string> cols, rows;
+  std::vector<double> values;  // [rows * cols], NaN = no data (drawn light grey)
+  double vmin = 0, vmax = 1;
+  bool diverging = false;      // symmetric diverging map over [-vmax, vmax]
+  bool annotate = false;       // print each value in its cell
+  int cell_w = 26, cell_h = 24;
+};
+
+Canvas draw_heatmap(const Heatmap& h);
+// Panels side by side (vertical = false) or one above the other, each marked (a), (b), ...
+Canvas stack_panels(const std::vector<Canvas>& panels, bool vertical = true);
+
+}  // namespace memsig

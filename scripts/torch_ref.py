@@ -1,0 +1,241 @@
+#!/usr/bin/python3
+"""PyTorch reference for memsig: the same char LM, protocol and model-file contract.
+
+  torch_ref.py eval   --model M.safetensors --data split.ids          bpc of a model file, as JSON
+  torch_ref.py export --out M.safetensors --cell gru --layers 1 --hidden H --embed E [--seed S]
+                                                                       a randomly initialised model
+  torch_ref.py train  --train T.ids --valid V.ids --cell gru --hidden 320 ... --log curve.csv
+                                                                       the speed/accuracy baseline
+
+Split files (.ids) come from `memsig corpus --corpus NAME --split S --out F`: a segment per line,
+space-separated symbol ids. Model files are safetensors with memsig's metadata; when the
+`safetensors` package is missing (Debian 12 has none) the same bytes are read and written here.
+"""
+import argparse, json, math, struct, sys, time
+import numpy as np
+import torch
+import torch.nn as nn
+
+SYMBOLS = ["<s>", "</s>", "<unk>"] + [chr(c) for c in range(ord("a"), ord("z") + 1)] + [" ", ".", ",", "#", "'"]
+BOS, EOS = 0, 1
+
+
+class CharLM(nn.Module):
+    def __init__(self, cell, layers, hidden, embed, dropout=0.0):
+        super().__init__()
+        self.embed = nn.Embedding(len(SYMBOLS), embed)
+        rnn = nn.LSTM if cell == "lstm" else nn.GRU
+        self.rnn = rnn(embed, hidden, layers, dropout=dropout if layers > 1 else 0.0)
+        self.drop = nn.Dropout(dropout)
+        self.proj = nn.Linear(hidden, len(SYMBOLS))
+        self.meta = {"format": "memsig-charlm", "cell": cell, "layers": str(layers), "hidden": str(hidden),
+                     "embed": str(embed), "symbols": json.dumps(SYMBOLS, separators=(",", ":"))}
+
+    def forward(self, x):  # x [T, B] -> logits [T, B, 34]
+        h, _ = self.rnn(self.embed(x))
+        return self.proj(self.drop(h))
+
+
+def save_file(tensors, path, metadata):
+    try:
+        from safetensors.torch import save_file as st_save
+        return st_save(tensors, path, metadata=metadata)
+    except ImportError:
+        pass
+    header, offset, blobs = {"__metadata__": metadata}, 0, []
+    for name, t in tensors.items():
+        b = t.detach().contiguous().to(torch.float32).numpy().astype("<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
+        offset += len(b)
+        blobs.append(b)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def load_file(path):
+    try:
+        from safetensors import safe_open
+        with safe_open(path, "pt") as f:
+            return {k: f.get_tensor(k) for k in f.keys()}, f.metadata()
+    except ImportError:
+        pass
+    data = open(path, "rb").read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    meta = header.pop("__metadata__", {})
+    base = 8 + n
+    tensors = {}
+    for name, e in header.items():
+        assert e["dtype"] == "F32", name
+        b, end = e["data_offsets"]
+        tensors[name] = torch.from_numpy(np.frombuffer(data[base + b:base + end], dtype="<f4").copy()).reshape(e["shape"])
+    return tensors, meta
+
+
+def load_model(path):
+    tensors, meta = load_file(path)
+    assert meta.get("format") == "memsig-charlm", "not a memsig char LM"
+    m = CharLM(meta["cell"], int(meta["layers"]), int(meta["hidden"]), int(meta["embed"]))
+    m.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("optim.")}, strict=True)
+    return m
+
+
+def read_ids(path):
+    return [[int(t) for t in line.split()] for line in open(path) if line.strip()]
+
+
+def buckets(segs, batch):
+    order = sorted(range(len(segs)), key=lambda i: len(segs[i]))  # stable, like memsig
+    return [order[i:i + batch] for i in range(0, len(order), batch)]
+
+
+def make_batch(segs, idx):
+    T = max(len(segs[i]) for i in idx) + 1
+    x = torch.full((T, len(idx)), EOS, dtype=torch.long)
+    y = torch.full((T, len(idx)), EOS, dtype=torch.long)
+    m = torch.zeros(T, len(idx))
+    for b, i in enumerate(idx):
+        s = segs[i]
+        x[0, b] = BOS
+        x[1:len(s) + 1, b] = torch.tensor(s, dtype=torch.long)
+        y[:len(s), b] = torch.tensor(s, dtype=torch.long)
+        y[len(s), b] = EOS
+        m[:len(s) + 1, b] = 1
+    return x, y, m
+
+
+def evaluate(model, segs, batch=64):
+    model.eval()
+    nats, count = 0.0, 0.0
+    with torch.no_grad():
+        for idx in buckets(segs, batch):
+            x, y, m = make_batch(segs, idx)
+            logp = torch.log_softmax(model(x), -1)
+            nll = -logp.gather(-1, y.unsqueeze(-1)).squeeze(-1)
+            nats += float((nll.double() * m.double()).sum())
+            count += float(m.sum())
+    model.train()
+    bpc = nats / count / math.log(2)
+    return bpc, count
+
+
+def cmd_eval(a):
+    model = load_model(a.model)
+    bpc, count = evaluate(model, read_ids(a.data), a.batch)
+    print(json.dumps({"model": a.model, "data": a.data, "bpc": bpc, "perplexity": 2 ** bpc, "targets": int(count)}))
+
+
+def cmd_export(a):
+    torch.manual_seed(a.seed)
+    m = CharLM(a.cell, a.layers, a.hidden, a.embed)
+    save_file(m.state_dict(), a.out, m.meta)
+
+
+def cmd_train(a):
+    torch.manual_seed(a.seed)
+    torch.set_num_threads(a.threads)
+    train, valid = read_ids(a.train), read_ids(a.valid)
+    model = CharLM(a.cell, a.layers, a.hidden, a.embed, a.dropout)
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    bs = buckets(train, a.batch)
+    rng = np.random.default_rng(a.seed)
+    start, step, chars = time.time(), 0, 0
+    rows = ["seconds,epoch,step,chars,train_bpc,valid_bpc,valid_ppl"]
+    done = False
+    for epoch in range(a.epochs):
+        for bi in rng.permutation(len(bs)):
+            x, y, m = make_batch(train, bs[bi])
+            logits = model(x)
+            nll = nn.functional.cross_entropy(logits.reshape(-1, len(SYMBOLS)), y.reshape(-1), reduction="none")
+            loss = (nll * m.reshape(-1)).sum() / m.sum()
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), a.clip)
+            opt.step()
+            step += 1
+            chars += int(m.sum())
+            if step % a.eval_every == 0:
+                el = time.time() - start
+                vb, _ = evaluate(model, valid)
+                rows.append(f"{el:.1f},{epoch + 1},{step},{chars},{loss.item() / math.log(2):.4f},{vb:.4f},{2 ** vb:.4f}")
+                print(f"torch  {el:6.1f}s step {step} {chars / el / 1000:.1f}k chars/s valid bpc {vb:.4f} ppl {2 ** vb:.3f}",
+                      file=sys.stderr, flush=True)
+                if a.log:
+                    open(a.log, "w").write("\n".join(rows) + "\n")
+            if a.max_minutes and time.time() - start > a.max_minutes * 60:
+                done = True
+                break
+        if done:
+            break
+    if a.out:
+        save_file(model.state_dict(), a.out, model.meta)
+
+
+def cmd_bench(a):
+    """Same configurations and batches as `memsig bench`: train steps (Adam, clip 5) and inference."""
+    torch.set_num_threads(a.threads)
+    segs = read_ids(a.train)
+    bs = buckets(segs, a.batch)
+    n = a.steps + a.warmup
+    batches = [make_batch(segs, bs[i * len(bs) // n]) for i in range(n)]
+    out = {"threads": a.threads, "configs": {}}
+    for item in a.configs.split(","):
+        cell, shape = item.split(":")
+        layers, hidden = (int(v) for v in shape.split("x"))
+        torch.manual_seed(1)
+        model = CharLM(cell, layers, hidden, a.embed)
+        opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+        chars, t_train, t_infer = 0, 0.0, 0.0
+        for i, (x, y, m) in enumerate(batches):
+            t = time.perf_counter()
+            nll = nn.functional.cross_entropy(model(x).reshape(-1, len(SYMBOLS)), y.reshape(-1), reduction="none")
+            loss = (nll * m.reshape(-1)).sum() / m.sum()
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            if i >= a.warmup:
+                t_train += time.perf_counter() - t
+                chars += int(m.sum())
+        with torch.no_grad():
+            for i, (x, y, m) in enumerate(batches):
+                t = time.perf_counter()
+                nll = nn.functional.cross_entropy(model(x).reshape(-1, len(SYMBOLS)), y.reshape(-1), reduction="none")
+                float((nll * m.reshape(-1)).sum())
+                if i >= a.warmup:
+                    t_infer += time.perf_counter() - t
+        out["configs"][item] = {"train_chars_per_s": chars / t_train, "infer_chars_per_s": chars / t_infer}
+        print(f"torch  {item:11s} train {chars / t_train:8.0f} chars/s  infer {chars / t_infer:8.0f} chars/s",
+              file=sys.stderr, flush=True)
+    print(json.dumps(out))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    e = sub.add_parser("eval"); e.add_argument("--model", required=True); e.add_argument("--data", required=True)
+    e.add_argument("--batch", type=int, default=64)
+    for q in (sub.add_parser("export"), sub.add_parser("train")):
+        q.add_argument("--cell", default="gru"); q.add_argument("--layers", type=int, default=1)
+        q.add_argument("--hidden", type=int, default=320); q.add_argument("--embed", type=int, default=32)
+        q.add_argument("--seed", type=int, default=1); q.add_argument("--out")
+    t = sub.choices["train"]
+    t.add_argument("--train", required=True); t.add_argument("--valid", required=True)
+    t.add_argument("--epochs", type=int, default=30); t.add_argument("--batch", type=int, default=64)
+    t.add_argument("--lr", type=float, default=2e-3); t.add_argument("--clip", type=float, default=5.0)
+    t.add_argument("--dropout", type=float, default=0.0); t.add_argument("--threads", type=int, default=2)
+    t.add_argument("--eval-every", type=int, default=200); t.add_argument("--max-minutes", type=float, default=0)
+    t.add_argument("--log")
+    b = sub.add_parser("bench")
+    b.add_argument("--train", required=True); b.add_argument("--configs", default="lstm:1x80,lstm:1x320,gru:1x320,lstm:1x640,lstm:4x320")
+    b.add_argument("--steps", type=int, default=100); b.add_argument("--warmup", type=int, default=5)
+    b.add_argument("--batch", type=int, default=64); b.add_argument("--embed", type=int, default=32)
+    b.add_argument("--threads", type=int, default=2)
+    a = p.parse_args()
+    {"eval": cmd_eval, "export": cmd_export, "train": cmd_train, "bench": cmd_bench}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+// The probe against a known answer, and the files it writes.
+#include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "engine/files.h"
+#include "models/model_file.h"
+#include "probe/plots.h"
+#include "probe/signature.h"
+
+using namespace memsig;
+
+namespace {
+
+// An LSTM whose cell state is a delay line of the last K inputs: slot k (34 units) of c_t holds
+// x_{t-k} one-hot as +-1. Gates: i = 1, f = 0, o = 1 (saturated biases); g of slot 0 reads the
+// one-hot embedding, g of slot k reads slot k-1 of h = tanh(c).
+std::unique_ptr<CharLM> delay_line_lstm(int K) {
+  const int V = kNumSymbols, H = K * V;
+  CharLMConfig cfg;
+  cfg.cell = Cell::LSTM; cfg.layers = 1; cfg.hidden = H; cfg.embed = V;
+  Rng rng(1);
+  auto m = std::make_unique<CharLM>(cfg, rng);
+  m->embed->value.zero();
+  for (int v = 0; v < V; ++v) m->embed->value.data[v * V + v] = 1.0f;
+  RnnParams& p = m->rnn[0];
+  for (auto* t : {&p.w_ih->value, &p.w_hh->value, &p.b_ih->value, &p.b_hh->value}) t->zero();
+  const float A = 10.0f;
+  for (int j = 0; j < H; ++j) {
+    p.b_ih->value.data[0 * H + j] = 20.0f;   // i = 1
+    p.b_ih->value.data[1 * H + j] = -20.0f;  // f = 0
+    p.b_ih->value.data[3 * H + j] = 20.0f;   // o = 1
+  }
+  for (int v = 0; v < V; ++v) {
+    p.w_ih->value.data[(size_t)(2 * H + v) * V + v] = A;  // slot 0 <- x_t
+    p.b_ih->value.data[2 * H + v] = -A / 2;
+    for (int k = 1; k < K; ++k)  // slot k <- slot k-1
+      p.w_hh->value.data[(size_t)(2 * H + k * V + v) * H + (k - 1) * V + v] = A;
+  }
+  return m;
+}
+
+Corpus iid_letters(uint64_t seed) {
+  Corpus c;
+  c.name = "iid";
+  Rng rng(seed);
+  auto segs = [&](int n) {
+    std::vector<Segment> out(n);
+    for (auto& s : out) for (int t = 0; t < 30; ++t) s.push_back((uint8_t)(3 + rng.below(26)));
+    return out;
+  };
+  c.train = segs(600);
+  c.valid = segs(120);
+  c.test = segs(120);
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("a delay-line LSTM holding K inputs: recall ~1 for d < K, chance for d >= K", "[probe]") {
+  const int K = 4, D = 7;
+  auto model = delay_line_lstm(K);
+  Corpus c = iid_letters(5);
+  SignatureOptions o;
+  o.states.max_delta = D;
+  o.probe.hidden = 32;
+  o.probe.max_epochs = 8;
+  o.probe.bootstrap = 200;
+  o.quiet = true;
+  o.probe.quiet = true;
+  auto sig = compute_signature(*model, c, o);
+  const auto& l = sig["layers"][0];
+  REQUIRE(l["state"] == "c");
+  for (int d = 1; d <= D; ++d) {
+    double acc = l["accuracy"][d - 1], chance = l["chance"][d - 1];
+    double lo = l["ci95"][d - 1][0], hi = l["ci95"][d - 1][1];
+    INFO("d=" << d << " accuracy " << acc << " chance " << chance << " CI [" << lo << "," << hi << "]");
+    REQUIRE(lo <= acc);
+    REQUIRE(acc <= hi);
+    REQUIRE(chance < 0.08);  // 26 letters, uniform
+    if (d < K) REQUIRE(acc > 0.97);
+    else REQUIRE(acc < chance + 0.04);
+  }
+  // Per-symbol recall follows the same split, for every letter.
+  for (int s = 3; s < 29; ++s) {
+    REQUIRE(l["recall"][0][s].get<double>() > 0.9);
+    REQUIRE(l["recall"][K][s].get<double>() < 0.5);
+  }
+}
+
+TEST_CASE("signature files (JSON schema, CSVs, PNGs) and a self-diff of zero", "[probe]") {
+  auto model = delay_line_lstm(2);
+  Corpus c = iid_letters(6);
+  c.train.resize(150);
+  SignatureOptions o;
+  o.states.max_delta = 3;
+  o.probe.hidden = 16;
+  o.probe.max_epochs = 2;
+  o.probe.bootstrap = 50;
+  o.control = true;
+  o.quiet = true;
+  o.probe.quiet = true;
+  auto sig = compute_signature(*model, c, o);
+  std::string dir = (std::filesystem::temp_directory_path() / ("memsig_sig_" + std::to_string(::getpid()))).string();
+  write_signature(sig, dir, "test");
+  for (const char* f : {"signature.json", "signature_l1.png", "signature_l1.csv", "marginal.png", "marginal.csv",
+                        "control_signature_l1.png", "control_marginal.png"})
+    REQUIRE(file_exists(dir + "/" + f));
+  auto back = load_signature(dir + "/signature.json");
+  REQUIRE(back["layers"][0]["delta"] == nlohmann::json({1, 2, 3}));
+  REQUIRE(back["layers"][0]["recall"][0].size() == 34);
+  REQUIRE(back["forward"]["recall"].size() == 34);
+  REQUIRE(back["control"]["layers"].size() == 1);
+  std::string png = read_file(dir + "/signature_l1.png");
+  REQUIRE(png.substr(1, 3) == "PNG");
+  auto d = diff_signatures(back, back, dir + "/diff.png", "self");
+  REQUIRE(d.mean_abs[0] == 0.0);
+  REQUIRE(file_exists(dir + "/diff.png"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("colour maps run white to dark purple, and blue through white to red", "[probe]") {
+  Rgb w = sequential_color(0), p = sequential_color(1);
+  REQUIRE(w.r > 245); REQUIRE(w.g > 245); REQUIRE(w.b > 245);
+  REQUIRE(p.r < 80); REQUIRE(p.g < 20); REQUIRE(p.b > 100);
+  Rgb neg = diverging_color(-1), mid = diverging_color(0), pos = diverging_color(1);
+  REQUIRE(neg.b > neg.r); REQUIRE(pos.r > pos.b);
+  REQUIRE(mid.r > 240); REQUIRE(mid.g > 240); REQUIRE(mid.b > 240);
+}

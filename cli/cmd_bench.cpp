@@ -3,6 +3,7 @@
 // joint probe against training its decoders one by one. scripts/bench runs it beside PyTorch.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -81,15 +82,20 @@ void add_bench(CLI::App& app) {
   cmd->callback([] {
     if (memory) {  // run alone, so the process's peak RSS is this measurement's
       Corpus ptb = load_corpus("ptb");
-      auto buckets = length_buckets(ptb.train, batch);
+      // The `batch` longest sentences (the worst batch training can meet), and a middling one.
+      std::vector<int> order(ptb.train.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = (int)i;
+      std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return ptb.train[a].size() > ptb.train[b].size(); });
+      std::vector<int> longest(order.begin(), order.begin() + batch), middle(order.begin() + order.size() / 2,
+                                                                             order.begin() + order.size() / 2 + batch);
       CharLMConfig cfg = parse_config("lstm:1x640", embed);
       Rng rng(1);
       CharLM model(cfg, rng);
       auto params = model.parameters();
       Adam adam(params, 2e-3f);
       int T = 0;
-      for (size_t k : {buckets.size() - 1, buckets.size() / 2, buckets.size() - 1}) {
-        Batch b = make_batch(ptb.train, buckets[k]);
+      for (auto* idx : {&longest, &middle, &longest}) {
+        Batch b = make_batch(ptb.train, *idx);
         T = std::max(T, b.T);
         Var loss = model.loss(b, nullptr);
         zero_grad(params);

@@ -61,13 +61,16 @@ void figure_fig1(const FigureOptions& opt) {
   for (int s = symbol_of_char('a'); s <= symbol_of_char('z'); ++s) cols.push_back(s);
   cols.push_back(symbol_of_char('.'));
   const auto& layer = sig["layers"][0];
-  Canvas a = signature_heatmap(sig, layer, "Memory signature: recall of the input d steps back, from the GRU state h", cols);
+  const int left = 70;  // the same left margin in both panels lines their columns up
+  Canvas a = signature_heatmap(sig, layer, "Memory signature: recall of the input d steps back, from the GRU state h", cols,
+                               left);
   Heatmap fwd;
   fwd.title = "Forward prediction: recall of the next symbol by the LM itself";
   fwd.x_title = "symbol";
   fwd.colorbar_title = "";
   fwd.rows = {"next"};
   fwd.cell_h = 30;
+  fwd.min_left = left;
   fwd.annotate = true;
   for (int s : cols) {
     fwd.cols.push_back(symbol_label(s));

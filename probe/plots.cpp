@@ -51,14 +51,17 @@ Canvas draw_heatmap(const Heatmap& h) {
   for (auto& c : h.cols) if (Canvas::text_width(c, tick_px) > h.cell_w - 2) rotate_cols = true;
   for (auto& c : h.cols) col_label_h = std::max(col_label_h, rotate_cols ? Canvas::text_width(c, tick_px) : (int)(tick_px * 1.3));
   const int pad = 10;
-  const int left = pad + (h.y_title.empty() ? 0 : (int)(label_px * 1.4) + 4) + row_label_w + 6;
+  const int left = std::max(h.min_left, pad + (h.y_title.empty() ? 0 : (int)(label_px * 1.4) + 4) + row_label_w + 6);
   const int top = pad + (h.title.empty() ? 0 : (int)(title_px * 1.6));
   const int grid_w = C * h.cell_w, grid_h = R * h.cell_h;
-  const int bar_x = left + grid_w + 16, bar_w = 16;
-  const std::string lo_tick = h.diverging ? fmt(-h.vmax, "%+.2f") : fmt(h.vmin, "%.1f");
-  const int bar_label_w = Canvas::text_width(lo_tick, tick_px) + 8 + (h.colorbar_title.empty() ? 0 : (int)(label_px * 1.5));
-  const int width = std::max(bar_x + bar_w + 6 + bar_label_w + pad, left + Canvas::text_width(h.title, title_px) + pad);
-  const int height = top + grid_h + 6 + col_label_h + (h.x_title.empty() ? 0 : (int)(label_px * 1.6)) + pad;
+  const int bar_x = left + grid_w + 16, bar_w = 16, bar_h = std::max(grid_h, 60);
+  const std::string lo_tick = h.diverging ? fmt(-h.vmax, "%+.2f") : fmt(h.vmin, "%.2f");
+  const int tick_w = Canvas::text_width(lo_tick, tick_px);
+  const int bar_title_x = bar_x + bar_w + 7 + tick_w + 4;
+  const int bar_right = bar_title_x + (h.colorbar_title.empty() ? 0 : (int)(label_px * 1.4));
+  const int width = std::max(bar_right + pad, left + Canvas::text_width(h.title, title_px) + pad);
+  const int below_grid = 6 + col_label_h + (h.x_title.empty() ? 0 : (int)(label_px * 1.6));
+  const int height = top + std::max(grid_h + below_grid, bar_h + 8) + pad;
   Canvas cv(width, height);
 
   if (!h.title.empty()) cv.text(h.title, left, pad, title_px, kBlack);
@@ -92,7 +95,6 @@ Canvas draw_heatmap(const Heatmap& h) {
   if (!h.y_title.empty()) cv.text(h.y_title, pad, top + grid_h / 2.0, label_px, kBlack, 0.0, 0.5, true);
 
   // Colour bar: top = vmax, bottom = vmin (or -vmax for the diverging map), five ticks.
-  const int bar_h = std::max(grid_h, 60);
   for (int y = 0; y < bar_h; ++y) {
     double f = 1.0 - (double)y / (bar_h - 1);
     Rgb col = h.diverging ? diverging_color(2 * f - 1) : sequential_color(f);
@@ -107,7 +109,7 @@ Canvas draw_heatmap(const Heatmap& h) {
     cv.text(h.diverging ? fmt(v, "%+.2f") : fmt(v, "%.2f"), bar_x + bar_w + 7, y, tick_px, kAxis, 0.0, 0.5);
   }
   if (!h.colorbar_title.empty())
-    cv.text(h.colorbar_title, width - pad, top + bar_h / 2.0, label_px, kBlack, 1.0, 0.5, true);
+    cv.text(h.colorbar_title, bar_title_x, top + bar_h / 2.0, label_px, kBlack, 0.0, 0.5, true);
   return cv;
 }
 

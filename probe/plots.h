@@ -20,6 +20,7 @@ struct Heatmap {
   bool diverging = false;      // symmetric diverging map over [-vmax, vmax]
   bool annotate = false;       // print each value in its cell
   int cell_w = 26, cell_h = 24;
+  int min_left = 0;            // at least this much room left of the grid (aligns stacked panels)
 };
 
 Canvas draw_heatmap(const Heatmap& h);

@@ -150,8 +150,10 @@ std::vector<int> symbols_present(const json& layer) {
   return out;
 }
 
-Canvas signature_heatmap(const json& sig, const json& layer, const std::string& title, const std::vector<int>& symbols) {
+Canvas signature_heatmap(const json& sig, const json& layer, const std::string& title, const std::vector<int>& symbols,
+                         int min_left) {
   Heatmap h;
+  h.min_left = min_left;
   h.title = title;
   h.x_title = "symbol";
   h.y_title = "lag d";
@@ -160,7 +162,8 @@ Canvas signature_heatmap(const json& sig, const json& layer, const std::string& 
   for (int s : cols) h.cols.push_back(symbol_label(s));
   h.rows = lag_labels(layer);
   for (size_t i = 0; i < h.rows.size(); ++i)
-    for (int s : cols) h.values.push_back(num(layer["recall"][i][s]));
+    for (int s : cols)
+      h.values.push_back(layer["count"][i][s].get<int64_t>() >= kMinRecallCount ? num(layer["recall"][i][s]) : NAN);
   return draw_heatmap(h);
 }
 
@@ -240,7 +243,8 @@ SignatureDiff diff_signatures(const json& a, const json& b, const std::string& p
     for (size_t i = 0; i < D; ++i) {
       h.rows.push_back(std::to_string(la["delta"][i].get<int>()));
       for (int s : cols) {
-        double v = num(lb["recall"][i][s]) - num(la["recall"][i][s]);
+        bool enough = la["count"][i][s].get<int64_t>() >= kMinRecallCount && lb["count"][i][s].get<int64_t>() >= kMinRecallCount;
+        double v = enough ? num(lb["recall"][i][s]) - num(la["recall"][i][s]) : NAN;
         h.values.push_back(v);
         if (!std::isnan(v)) { sum_abs += std::abs(v); n += 1; vmax = std::max(vmax, std::abs(v)); }
       }

@@ -30,10 +30,11 @@ void write_signature(const nlohmann::json& sig, const std::string& dir, const st
 nlohmann::json load_signature(const std::string& path);  // FileError on bad files
 
 // The per-symbol recall heatmap of one layer entry; `symbols` selects and orders the columns
-// (empty = every symbol that occurs).
-
+// (empty = every symbol that occurs). Cells resting on fewer than kMinRecallCount test targets are
+// drawn grey (no data): a recall over two digits says nothing.
+constexpr int64_t kMinRecallCount = 20;
 Canvas signature_heatmap(const nlohmann::json& sig, const nlohmann::json& layer, const std::string& title,
-                         const std::vector<int>& symbols = {});
+                         const std::vector<int>& symbols = {}, int min_left = 0);
 // Marginal accuracy map: columns = the given entries (layers or models), rows = lag d.
 Canvas marginal_heatmap(const std::vector<nlohmann::json>& layers, const std::vector<std::string>& names,
                         const std::string& title);

@@ -5,6 +5,7 @@
 #include <omp.h>
 #endif
 #include <cstdlib>
+#include <cstring>
 #include <thread>
 
 // OpenBLAS's own thread control; declared here so we do not depend on its private headers.
@@ -24,6 +25,55 @@ void gemm(bool transA, bool transB, int M, int N, int K, float alpha, const floa
   cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
               M, N, K, alpha, A, transA ? M : K, B, transB ? K : N, beta, C, N);
 }
+
+namespace {
+
+typedef float vf __attribute__((vector_size(32)));
+typedef int32_t vi __attribute__((vector_size(32)));
+constexpr int kLanes = 8;
+
+vf load(const float* p) { vf v; std::memcpy(&v, p, sizeof v); return v; }
+void store(float* p, vf v) { std::memcpy(p, &v, sizeof v); }
+
+// fast_exp, lane by lane.
+vf vexp(vf x) {
+  x = x < -87.0f ? vf{} - 87.0f : x;
+  x = x > 88.0f ? vf{} + 88.0f : x;
+  vi k = __builtin_convertvector(x * 1.44269504088896341f + 128.5f, vi);
+  vf n = __builtin_convertvector(k - 128, vf);
+  vf r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  vf p = r * 1.9875691500e-4f + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  vf y = p * r * r + r + 1.0f;
+  vi bits = (k - 1) << 23;
+  vf scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return y * scale;
+}
+vf vsigmoid(vf x) { return 1.0f / (1.0f + vexp(-x)); }
+vf vtanh(vf x) {
+  vf a = x < 0.0f ? -x : x;
+  vf e = vexp(-2.0f * a);
+  vf t = (1.0f - e) / (1.0f + e);
+  return x < 0.0f ? -t : t;
+}
+
+template <class V, class S>
+void map_array(const float* x, float* y, int64_t n, V vec, S scalar) {
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) store(y + i, vec(load(x + i)));
+  for (; i < n; ++i) y[i] = scalar(x[i]);
+}
+
+}  // namespace
+
+void exp_inplace(float* x, int64_t n) { map_array(x, x, n, vexp, fast_exp); }
+void sigmoid_inplace(float* x, int64_t n) { map_array(x, x, n, vsigmoid, fast_sigmoid); }
+void tanh_inplace(float* x, int64_t n) { map_array(x, x, n, vtanh, fast_tanh); }
+void tanh_into(const float* x, float* y, int64_t n) { map_array(x, y, n, vtanh, fast_tanh); }
 
 void set_threads(int n) {
   if (n <= 0) {  // OMP_NUM_THREADS when set, else every core

@@ -5,7 +5,6 @@
 //   * set_threads(): one knob for OpenBLAS's and our own (OpenMP) threads.
 #pragma once
 #include <cstdint>
-#include <cstring>
 
 namespace memsig {
 
@@ -19,7 +18,8 @@ int get_threads();
 // exp(x) to ~2 ulp for x in [-87, 88] (Cephes polynomial on x = n ln2 + r, then scale by 2^n).
 inline float fast_exp(float x) {
   x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-  float n = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
+  int32_t k = (int32_t)(x * 1.44269504088896341f + 128.5f);  // floor(x log2 e + 1/2) + 128; the sum is > 0
+  float n = (float)(k - 128);
   float r = x - n * 0.693359375f + n * 2.12194440e-4f;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
@@ -28,19 +28,22 @@ inline float fast_exp(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   float y = p * r * r + r + 1.0f;
-  int32_t bits = ((int32_t)n + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return y * scale;
+  return y * __builtin_bit_cast(float, (k - 1) << 23);  // 2^n = bits of exponent n + 127
 }
 // sigmoid(x) = 1 / (1 + e^-x)
 inline float fast_sigmoid(float x) { return 1.0f / (1.0f + fast_exp(-x)); }
 // tanh(x) = sign(x) (1 - e^-2|x|) / (1 + e^-2|x|)
 inline float fast_tanh(float x) {
-  float e = fast_exp(-2.0f * (x < 0 ? -x : x));
-  float t = (1.0f - e) / (1.0f + e);
-  return x < 0 ? -t : t;
+  float e = fast_exp(-2.0f * __builtin_fabsf(x));
+  return __builtin_copysignf((1.0f - e) / (1.0f + e), x);
 }
+
+// The same functions over arrays, eight lanes at a time (GCC/Clang vector extensions: AVX on
+// x86, NEON on Arm), the scalar versions above finishing the tail. These carry the gate math.
+void exp_inplace(float* x, int64_t n);
+void sigmoid_inplace(float* x, int64_t n);
+void tanh_inplace(float* x, int64_t n);
+void tanh_into(const float* x, float* y, int64_t n);  // y = tanh(x)
 
 // y[i] += x[i]
 inline void add_into(float* y, const float* x, int64_t n) {

@@ -1,6 +1,8 @@
 #include "engine/ops.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -22,6 +24,7 @@ bool row_broadcast(const Tensor& a, const Tensor& b) {
 }
 
 constexpr int64_t kParallelMin = 1 << 15;  // elementwise loops shorter than this stay serial
+constexpr int64_t kMaxVocabRow = 256;       // softmax backward works on rows in chunks of this
 
 }  // namespace
 
@@ -106,8 +109,7 @@ Var tanh(const Var& x) {
   Tensor Y = x->value;
   int64_t n = Y.numel();
   float* y = Y.ptr();
-#pragma omp parallel for simd if (n > kParallelMin)
-  for (int64_t i = 0; i < n; ++i) y[i] = fast_tanh(y[i]);
+  tanh_inplace(y, n);
   return make_result(std::move(Y), {x}, [x, n](Node& self) {
     const float *dy = self.grad.ptr(), *y = self.value.ptr();
     float* dx = x->g().ptr();
@@ -120,8 +122,7 @@ Var sigmoid(const Var& x) {
   Tensor Y = x->value;
   int64_t n = Y.numel();
   float* y = Y.ptr();
-#pragma omp parallel for simd if (n > kParallelMin)
-  for (int64_t i = 0; i < n; ++i) y[i] = fast_sigmoid(y[i]);
+  sigmoid_inplace(y, n);
   return make_result(std::move(Y), {x}, [x, n](Node& self) {
     const float *dy = self.grad.ptr(), *y = self.value.ptr();
     float* dx = x->g().ptr();
@@ -266,8 +267,10 @@ void log_softmax_rows(const float* logits, int64_t n, int64_t V, float* out) {
     float* o = out + r * V;
     float mx = z[0];
     for (int64_t j = 1; j < V; ++j) mx = z[j] > mx ? z[j] : mx;
+    for (int64_t j = 0; j < V; ++j) o[j] = z[j] - mx;
+    exp_inplace(o, V);
     float s = 0.0f;
-    for (int64_t j = 0; j < V; ++j) s += fast_exp(z[j] - mx);
+    for (int64_t j = 0; j < V; ++j) s += o[j];
     float lse = mx + std::log(s);
     for (int64_t j = 0; j < V; ++j) o[j] = z[j] - lse;
   }
@@ -298,7 +301,14 @@ Var softmax_xent(const Var& logits, const std::vector<int32_t>& targets,
     for (int64_t r = 0; r < n; ++r) {
       if (mask[r] == 0.0f) continue;
       float w = dL * mask[r] / M;
-      for (int64_t j = 0; j < V; ++j) dz[r * V + j] += w * fast_exp(logp->data[r * V + j]);
+      float p[kMaxVocabRow];
+      const float* lp = logp->ptr() + r * V;
+      for (int64_t j0 = 0; j0 < V; j0 += kMaxVocabRow) {  // dz += w softmax, in row chunks
+        int64_t m = std::min<int64_t>(kMaxVocabRow, V - j0);
+        std::memcpy(p, lp + j0, m * sizeof(float));
+        exp_inplace(p, m);
+        for (int64_t j = 0; j < m; ++j) dz[r * V + j0 + j] += w * p[j];
+      }
       dz[r * V + targets[r]] -= w;
     }
   });

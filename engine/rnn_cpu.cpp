@@ -29,33 +29,29 @@ void lstm_forward(const RnnWeights& w, const float* x, int T, int B, RnnTape& tp
   const int H = w.hidden, G = 4 * H;
   float* gates = tp.gates.data();
   gemm(false, true, T * B, G, w.in, 1.0f, x, w.w_ih, 0.0f, gates);  // all input projections at once
-  std::vector<float> bias(G);
-  for (int j = 0; j < G; ++j) bias[j] = w.b_ih[j] + w.b_hh[j];
+  std::vector<float> bias_v(G);
+  for (int j = 0; j < G; ++j) bias_v[j] = w.b_ih[j] + w.b_hh[j];
+  const float* bias = bias_v.data();
   for (int t = 0; t < T; ++t) {
     float* gt = gates + (size_t)t * B * G;
-    const float* h_prev = tp.h.data() + (size_t)t * B * H;
     const float* c_prev = tp.c.data() + (size_t)t * B * H;
     float* h_next = tp.h.data() + (size_t)(t + 1) * B * H;
     float* c_next = tp.c.data() + (size_t)(t + 1) * B * H;
-    gemm(false, true, B, G, H, 1.0f, h_prev, w.w_hh, 1.0f, gt);  // += h_{t-1} W_hh^T
+    gemm(false, true, B, G, H, 1.0f, tp.h.data() + (size_t)t * B * H, w.w_hh, 1.0f, gt);  // += h_{t-1} W_hh^T
 #pragma omp parallel for if (B * H >= kParallelMinWork)
     for (int b = 0; b < B; ++b) {
-      float* ig = gt + (size_t)b * G;
-      float *fg = ig + H, *gg = ig + 2 * H, *og = ig + 3 * H;
-      const float* cp = c_prev + (size_t)b * H;
-      float* cn = c_next + (size_t)b * H;
-      float* hn = h_next + (size_t)b * H;
-#pragma omp simd
-      for (int j = 0; j < H; ++j) {
-        float i = fast_sigmoid(ig[j] + bias[j]);
-        float f = fast_sigmoid(fg[j] + bias[H + j]);
-        float g = fast_tanh(gg[j] + bias[2 * H + j]);
-        float o = fast_sigmoid(og[j] + bias[3 * H + j]);
-        float c = f * cp[j] + i * g;
-        ig[j] = i; fg[j] = f; gg[j] = g; og[j] = o;
-        cn[j] = c;
-        hn[j] = o * fast_tanh(c);
-      }
+      float* __restrict ig = gt + (size_t)b * G;  // rows i, f, g, o of this sequence
+      float *__restrict fg = ig + H, *__restrict gg = ig + 2 * H, *__restrict og = ig + 3 * H;
+      const float* __restrict cp = c_prev + (size_t)b * H;
+      float* __restrict cn = c_next + (size_t)b * H;
+      float* __restrict hn = h_next + (size_t)b * H;
+      for (int j = 0; j < G; ++j) ig[j] += bias[j];
+      sigmoid_inplace(ig, 2 * H);  // i, f
+      tanh_inplace(gg, H);         // g
+      sigmoid_inplace(og, H);      // o
+      for (int j = 0; j < H; ++j) cn[j] = fg[j] * cp[j] + ig[j] * gg[j];
+      tanh_into(cn, hn, H);
+      for (int j = 0; j < H; ++j) hn[j] *= og[j];
     }
   }
 }
@@ -68,7 +64,7 @@ void lstm_backward(const RnnWeights& w, const float* x, const RnnTape& tp, const
                    float* dx, RnnGrads& gr) {
   const int T = tp.T, B = tp.B, H = tp.H, G = 4 * H;
   std::vector<float> dpre((size_t)T * B * G);
-  std::vector<float> dh_next((size_t)B * H, 0.0f), dc_next((size_t)B * H, 0.0f);
+  std::vector<float> dh_next((size_t)B * H, 0.0f), dc_next((size_t)B * H, 0.0f), tanh_c((size_t)B * H);
   for (int t = T - 1; t >= 0; --t) {
     const float* gt = tp.gates.data() + (size_t)t * B * G;
     const float* c_prev = tp.c.data() + (size_t)t * B * H;
@@ -77,22 +73,22 @@ void lstm_backward(const RnnWeights& w, const float* x, const RnnTape& tp, const
     float* dpt = dpre.data() + (size_t)t * B * G;
 #pragma omp parallel for if (B * H >= kParallelMinWork)
     for (int b = 0; b < B; ++b) {
-      const float* ig = gt + (size_t)b * G;
-      const float *fg = ig + H, *gg = ig + 2 * H, *og = ig + 3 * H;
-      const float* cp = c_prev + (size_t)b * H;
-      const float* cc = c_cur + (size_t)b * H;
-      float* dcn = dc_next.data() + (size_t)b * H;
-      const float* dhn = dh_next.data() + (size_t)b * H;
-      const float* dho = dht + (size_t)b * H;
-      float* di = dpt + (size_t)b * G;
-      float *df = di + H, *dg = di + 2 * H, *dout = di + 3 * H;
+      const float* __restrict ig = gt + (size_t)b * G;
+      const float *__restrict fg = ig + H, *__restrict gg = ig + 2 * H, *__restrict og = ig + 3 * H;
+      const float* __restrict cp = c_prev + (size_t)b * H;
+      float* __restrict tc = tanh_c.data() + (size_t)b * H;
+      float* __restrict dcn = dc_next.data() + (size_t)b * H;
+      const float* __restrict dhn = dh_next.data() + (size_t)b * H;
+      const float* __restrict dho = dht + (size_t)b * H;
+      float* __restrict di = dpt + (size_t)b * G;
+      float *__restrict df = di + H, *__restrict dg = di + 2 * H, *__restrict dout = di + 3 * H;
+      tanh_into(c_cur + (size_t)b * H, tc, H);
 #pragma omp simd
       for (int j = 0; j < H; ++j) {
         float dh = dho[j] + dhn[j];
-        float tc = fast_tanh(cc[j]);
         float i = ig[j], f = fg[j], g = gg[j], o = og[j];
-        float dc = dh * o * (1.0f - tc * tc) + dcn[j];
-        dout[j] = dh * tc * o * (1.0f - o);
+        float dc = dh * o * (1.0f - tc[j] * tc[j]) + dcn[j];
+        dout[j] = dh * tc[j] * o * (1.0f - o);
         di[j] = dc * g * i * (1.0f - i);
         df[j] = dc * cp[j] * f * (1.0f - f);
         dg[j] = dc * i * (1.0f - g * g);
@@ -129,21 +125,20 @@ void gru_forward(const RnnWeights& w, const float* x, int T, int B, RnnTape& tp)
     gemm(false, true, B, G, H, 1.0f, h_prev, w.w_hh, 1.0f, hg.data());  // h_{t-1} W_hh^T + b_hh
 #pragma omp parallel for if (B * H >= kParallelMinWork)
     for (int b = 0; b < B; ++b) {
-      float* rg = gt + (size_t)b * G;
-      float *zg = rg + H, *ng = rg + 2 * H;
-      const float* hgb = hg.data() + (size_t)b * G;
-      const float* hp = h_prev + (size_t)b * H;
-      float* hnb = hn_t + (size_t)b * H;
-      float* ho = h_next + (size_t)b * H;
-#pragma omp simd
+      float* __restrict rg = gt + (size_t)b * G;  // rows r, z, n of this sequence
+      float *__restrict zg = rg + H, *__restrict ng = rg + 2 * H;
+      const float* __restrict hgb = hg.data() + (size_t)b * G;
+      const float* __restrict hp = h_prev + (size_t)b * H;
+      float* __restrict hnb = hn_t + (size_t)b * H;
+      float* __restrict ho = h_next + (size_t)b * H;
+      for (int j = 0; j < 2 * H; ++j) rg[j] += hgb[j];
+      sigmoid_inplace(rg, 2 * H);  // r, z
       for (int j = 0; j < H; ++j) {
-        float r = fast_sigmoid(rg[j] + hgb[j]);
-        float z = fast_sigmoid(zg[j] + hgb[H + j]);
-        float hn = hgb[2 * H + j];
-        float n = fast_tanh(ng[j] + r * hn);
-        rg[j] = r; zg[j] = z; ng[j] = n; hnb[j] = hn;
-        ho[j] = (1.0f - z) * n + z * hp[j];
+        hnb[j] = hgb[2 * H + j];
+        ng[j] += rg[j] * hnb[j];
       }
+      tanh_inplace(ng, H);         // n
+      for (int j = 0; j < H; ++j) ho[j] = (1.0f - zg[j]) * ng[j] + zg[j] * hp[j];
     }
   }
 }
@@ -168,16 +163,16 @@ void gru_backward(const RnnWeights& w, const float* x, const RnnTape& tp, const 
     float* dh_t = dhg.data() + (size_t)t * B * G;
 #pragma omp parallel for if (B * H >= kParallelMinWork)
     for (int b = 0; b < B; ++b) {
-      const float* rg = gt + (size_t)b * G;
-      const float *zg = rg + H, *ng = rg + 2 * H;
-      const float* hp = h_prev + (size_t)b * H;
-      const float* hnb = hn_t + (size_t)b * H;
-      const float* dho = dht + (size_t)b * H;
-      float* dhn = dh_next.data() + (size_t)b * H;  // in: dL/dh_t from t+1; out: direct part of dh_{t-1}
-      float* xr = dx_t + (size_t)b * G;
-      float *xz = xr + H, *xn = xr + 2 * H;
-      float* hr = dh_t + (size_t)b * G;
-      float *hz = hr + H, *hnn = hr + 2 * H;
+      const float* __restrict rg = gt + (size_t)b * G;
+      const float *__restrict zg = rg + H, *__restrict ng = rg + 2 * H;
+      const float* __restrict hp = h_prev + (size_t)b * H;
+      const float* __restrict hnb = hn_t + (size_t)b * H;
+      const float* __restrict dho = dht + (size_t)b * H;
+      float* __restrict dhn = dh_next.data() + (size_t)b * H;  // in: dL/dh_t from t+1; out: direct part of dh_{t-1}
+      float* __restrict xr = dx_t + (size_t)b * G;
+      float *__restrict xz = xr + H, *__restrict xn = xr + 2 * H;
+      float* __restrict hr = dh_t + (size_t)b * G;
+      float *__restrict hz = hr + H, *__restrict hnn = hr + 2 * H;
 #pragma omp simd
       for (int j = 0; j < H; ++j) {
         float dh = dho[j] + dhn[j];

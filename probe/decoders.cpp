@@ -277,12 +277,13 @@ std::vector<LagResult> probe_layer(const StateSet& train, const StateSet& valid,
 }
 
 std::vector<double> probe_layer_one_by_one(const StateSet& train, const StateSet& valid, size_t entry,
-                                           const ProbeOptions& opt) {
+                                           const ProbeOptions& opt, int only_lag) {
   const int w = train.width[entry];
   Standardizer z(train.states[entry], train.n, w);
   Rng rng(opt.seed * 31 + entry);
   std::vector<double> out;
   for (int d = 1; d <= train.D; ++d) {
+    if (only_lag > 0 && d != only_lag) continue;
     Rng init(opt.seed * 131 + entry + d);
     Bank b({d}, w, opt.hidden, opt.depth, init);
     out.push_back(train_bank(b, z, train, valid, entry, opt.keep_prob, opt, rng).best_valid[0]);

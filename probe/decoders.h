@@ -48,9 +48,9 @@ struct LagResult {
 std::vector<LagResult> probe_layer(const StateSet& train, const StateSet& valid, const StateSet& test, size_t entry,
                                    const ProbeOptions& opt);
 
-// The same decoders trained one after another (D separate banks of one): the reference the joint
-// probe is measured against in `make bench`. Returns valid accuracies.
+// The same decoders trained one after another (D separate banks of one), or only lag `only_lag`:
+// the reference the joint probe is measured against in `make bench`. Returns valid accuracies.
 std::vector<double> probe_layer_one_by_one(const StateSet& train, const StateSet& valid, size_t entry,
-                                           const ProbeOptions& opt);
+                                           const ProbeOptions& opt, int only_lag = 0);
 
 }  // namespace memsig

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "engine/files.h"
 #include "corpora/corpus.h"
 #include "figures/figures.h"
 #include "models/model_file.h"
@@ -63,10 +64,13 @@ void add_signature(CLI::App& app) {
     o.states.state = state;
     o.probe.seed = o.states.seed;
     o.probe.quiet = o.quiet;
+    o.checkpoint = out + "/signature.partial.json";
+    make_dirs(out);
     auto sig = compute_signature(*model, data, o);
     std::string title = std::string(cell_name(model->cfg.cell)) + " " + std::to_string(model->cfg.layers) + "x" +
                         std::to_string(model->cfg.hidden) + " on " + data.name;
     write_signature(sig, out, title);
+    std::remove(o.checkpoint.c_str());
     for (auto& l : sig["layers"]) {
       std::printf("layer %d (%s) test accuracy by d:", l["layer"].get<int>(), l["state"].get<std::string>().c_str());
       for (auto& a : l["accuracy"]) std::printf(" %.3f", a.get<double>());
@@ -88,6 +92,32 @@ void add_diff(CLI::App& app) {
     for (size_t l = 0; l < d.mean_abs.size(); ++l)
       std::printf("layer %zu: mean |recall B - A| = %.4f over symbols and lags; RMS accuracy difference over d = %.4f\n", l + 1,
                   d.mean_abs[l], d.marginal_rms[l]);
+  });
+}
+
+void add_marginal(CLI::App& app) {
+  auto* cmd = app.add_subcommand("marginal", "accuracy by lag of several signatures side by side (a column per model and layer)");
+  static std::vector<std::string> files;
+  static std::string out, title = "memory: decoding accuracy by lag";
+  cmd->add_option("signatures", files, "signature.json files")->required();
+  cmd->add_option("--out", out, "PNG")->required();
+  cmd->add_option("--title", title)->capture_default_str();
+  cmd->callback([] {
+    std::vector<nlohmann::json> layers;
+    std::vector<std::string> names;
+    for (auto& f : files) {
+      auto sig = load_signature(f);
+      std::string model = f;
+      if (auto& st = sig["settings"]; st.is_object() && st.contains("cell"))
+        model = st["cell"].get<std::string>() + " " + std::to_string(st["model_layers"].get<int>()) + "x" +
+                std::to_string(st["hidden"].get<int>());
+      for (auto& l : sig["layers"]) {
+        layers.push_back(l);
+        names.push_back(sig["layers"].size() > 1 ? model + " l" + std::to_string(l["layer"].get<int>()) : model);
+      }
+    }
+    marginal_heatmap(layers, names, title).save_png(out);
+    std::printf("wrote %s (%zu columns)\n", out.c_str(), names.size());
   });
 }
 

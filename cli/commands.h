@@ -10,6 +10,7 @@ void add_sample(CLI::App& app);
 void add_corpus(CLI::App& app);
 void add_signature(CLI::App& app);
 void add_diff(CLI::App& app);
+void add_marginal(CLI::App& app);
 void add_figure(CLI::App& app);
 void add_bench(CLI::App& app);
 

@@ -196,7 +196,6 @@ TrainResult train_charlm(const Corpus& corpus, const TrainOptions& opt) {
   }
   if (out_of_time && !opt.quiet) std::fprintf(stderr, "stopping: --max-minutes %.1f reached\n", opt.max_minutes);
   prog.seconds = elapsed();
-  if (!out_of_time) { prog.next_batch = 0; }
   write_checkpoint();
 
   TrainResult r;

@@ -1,6 +1,7 @@
 #include "probe/decoders.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -158,6 +159,7 @@ Trained train_bank(Bank& bank, const Standardizer& z, const StateSet& train, con
   std::vector<int64_t> order(train.n);
   for (int64_t i = 0; i < train.n; ++i) order[i] = i;
   int since_improved = 0;
+  auto start = std::chrono::steady_clock::now();
   std::vector<std::vector<int32_t>> targets(L);
   std::vector<std::vector<float>> masks(L);
   for (int epoch = 1; epoch <= opt.max_epochs && since_improved < opt.patience; ++epoch) {
@@ -194,6 +196,14 @@ Trained train_bank(Bank& bank, const Standardizer& z, const StateSet& train, con
       }
     }
     since_improved = improved ? 0 : since_improved + 1;
+    if (!opt.quiet) {
+      double mean = 0;
+      for (double a : tr.best_valid) mean += a / L;
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::fprintf(stderr, "  decoders epoch %d/%d  %.0fk positions/s  mean best valid accuracy %.4f  elapsed %.0f s%s\n",
+                   epoch, opt.max_epochs, (double)train.n * epoch / secs / 1000, mean, secs,
+                   since_improved >= opt.patience ? "  (stopping: no decoder improved)" : "");
+    }
   }
   return tr;
 }

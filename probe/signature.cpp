@@ -1,6 +1,8 @@
 #include "probe/signature.h"
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -31,9 +33,24 @@ json layer_json(int layer, const std::string& state, const std::vector<LagResult
   return j;
 }
 
-json probe_model(const CharLM& model, const Corpus& corpus, const SignatureOptions& opt, const char* what) {
-  auto t0 = std::chrono::steady_clock::now();
+// Probes the requested layers of one model (the trained one, or the control). `done` holds layers
+// finished earlier (from a checkpoint); each newly finished layer is appended and `save` called.
+json probe_model(const CharLM& model, const Corpus& corpus, const SignatureOptions& opt, const char* what, json done,
+                 const std::function<void(const json&)>& save) {
+  std::string kind = opt.states.state.empty() ? default_state_kind(model.cfg.cell) : opt.states.state;
   StateOptions so = opt.states;
+  if (so.layers.empty()) for (int l = 0; l < model.cfg.layers; ++l) so.layers.push_back(l);
+  std::vector<int> todo;
+  for (int l : so.layers) {
+    bool finished = false;
+    for (auto& d : done) finished = finished || d["layer"].get<int>() == l + 1;
+    if (!finished) todo.push_back(l);
+  }
+  if (!done.empty() && !opt.quiet)
+    std::fprintf(stderr, "%s: %zu layer(s) taken from the checkpoint %s\n", what, done.size(), opt.checkpoint.c_str());
+  if (todo.empty()) return done;
+  so.layers = todo;
+  auto t0 = std::chrono::steady_clock::now();
   so.max_positions = opt.max_train_positions;
   StateSet train = extract_states(model, corpus.train, so);
   so.max_positions = opt.max_eval_positions;
@@ -45,10 +62,9 @@ json probe_model(const CharLM& model, const Corpus& corpus, const SignatureOptio
   if (!opt.quiet)
     std::fprintf(stderr, "%s: states of %lld/%lld/%lld positions (train/valid/test) in %.1f s\n", what,
                  (long long)train.n, (long long)valid.n, (long long)test.n, t_extract);
-  std::string kind = opt.states.state.empty() ? default_state_kind(model.cfg.cell) : opt.states.state;
-  json layers = json::array();
   for (size_t e = 0; e < train.layers.size(); ++e) {
     auto t1 = std::chrono::steady_clock::now();
+    if (!opt.quiet) std::fprintf(stderr, "%s layer %d: training %d decoders\n", what, train.layers[e] + 1, train.D);
     auto res = probe_layer(train, valid, test, e, opt.probe);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
     if (!opt.quiet) {
@@ -56,9 +72,11 @@ json probe_model(const CharLM& model, const Corpus& corpus, const SignatureOptio
       for (auto& r : res) std::fprintf(stderr, " %.3f", r.accuracy);
       std::fprintf(stderr, "\n");
     }
-    layers.push_back(layer_json(train.layers[e] + 1, kind, res));
+    done.push_back(layer_json(train.layers[e] + 1, kind, res));
+    save(done);
   }
-  return layers;
+  std::sort(done.begin(), done.end(), [](const json& a, const json& b) { return a["layer"] < b["layer"]; });
+  return done;
 }
 
 std::string fmt(double v) {
@@ -116,27 +134,48 @@ std::string csv_symbol_name(int id) {
 }
 
 json compute_signature(const CharLM& model, const Corpus& corpus, const SignatureOptions& opt) {
+  const ProbeOptions& p = opt.probe;
+  json settings = {{"corpus", corpus.name}, {"cell", cell_name(model.cfg.cell)}, {"model_layers", model.cfg.layers},
+                   {"hidden", model.cfg.hidden}, {"embed", model.cfg.embed}, {"max_delta", opt.states.max_delta},
+                   {"state", opt.states.state.empty() ? default_state_kind(model.cfg.cell) : opt.states.state},
+                   {"max_train_positions", opt.max_train_positions}, {"max_eval_positions", opt.max_eval_positions},
+                   {"decoder_hidden", p.hidden}, {"decoder_depth", p.depth}, {"keep_prob", p.keep_prob},
+                   {"sweep_dropout", p.sweep_dropout}, {"lr", p.lr}, {"batch", p.batch}, {"max_epochs", p.max_epochs},
+                   {"patience", p.patience}, {"bootstrap", p.bootstrap}, {"seed", opt.states.seed}, {"control", opt.control},
+                   {"targets", "x_{t-d}: the input d steps before the current input; <s> and positions before the segment start are skipped"},
+                   {"split", "decoders trained on train, selected on valid, reported on test"}};
+  // Layers finished by an earlier, stopped run with the same settings.
+  json ckpt = {{"settings", settings}, {"trained", json::array()}, {"control", json::array()}};
+  if (!opt.checkpoint.empty() && file_exists(opt.checkpoint)) {
+    json old;
+    try {
+      old = json::parse(read_file(opt.checkpoint));
+    } catch (const json::exception& e) {
+      throw FileError(opt.checkpoint, std::string("not valid JSON: ") + e.what());
+    }
+    if (old.value("settings", json()) == settings) ckpt = old;
+    else if (!opt.quiet) std::fprintf(stderr, "%s: settings differ from this run's; starting afresh\n", opt.checkpoint.c_str());
+  }
+  auto saver = [&](const char* group) {
+    return [&, group](const json& layers) {
+      if (opt.checkpoint.empty()) return;
+      ckpt[group] = layers;
+      write_text_atomically(opt.checkpoint, ckpt.dump());
+    };
+  };
   json sig;
   sig["symbols"] = symbol_names();
-  sig["layers"] = probe_model(model, corpus, opt, "trained");
+  sig["layers"] = probe_model(model, corpus, opt, "trained", ckpt["trained"], saver("trained"));
   ForwardAccuracy fa = forward_accuracy(model, corpus.test);
   sig["forward"] = {{"recall", fa.recall}, {"count", fa.count}, {"accuracy", fa.accuracy}};
   if (opt.control) {
     Rng rng(opt.states.seed + 1000);
     CharLM untrained(model.cfg, rng);
     ForwardAccuracy fc = forward_accuracy(untrained, corpus.test);
-    sig["control"] = {{"layers", probe_model(untrained, corpus, opt, "untrained control")},
+    sig["control"] = {{"layers", probe_model(untrained, corpus, opt, "untrained control", ckpt["control"], saver("control"))},
                       {"forward", {{"recall", fc.recall}, {"count", fc.count}, {"accuracy", fc.accuracy}}}};
   }
-  const ProbeOptions& p = opt.probe;
-  sig["settings"] = {{"corpus", corpus.name}, {"cell", cell_name(model.cfg.cell)}, {"model_layers", model.cfg.layers},
-                     {"hidden", model.cfg.hidden}, {"embed", model.cfg.embed}, {"max_delta", opt.states.max_delta},
-                     {"max_train_positions", opt.max_train_positions}, {"max_eval_positions", opt.max_eval_positions},
-                     {"decoder_hidden", p.hidden}, {"decoder_depth", p.depth}, {"keep_prob", p.keep_prob},
-                     {"sweep_dropout", p.sweep_dropout}, {"lr", p.lr}, {"batch", p.batch}, {"max_epochs", p.max_epochs},
-                     {"patience", p.patience}, {"bootstrap", p.bootstrap}, {"seed", opt.states.seed},
-                     {"targets", "x_{t-d}: the input d steps before the current input; <s> and positions before the segment start are skipped"},
-                     {"split", "decoders trained on train, selected on valid, reported on test"}};
+  sig["settings"] = settings;
   return sig;
 }
 

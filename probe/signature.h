@@ -19,6 +19,9 @@ struct SignatureOptions {
   ProbeOptions probe;
   bool control = false;                // also probe an untrained copy of the model
   bool quiet = false;
+  // When set, each finished layer is saved here at once, and layers already in it (from a run
+  // with the same settings that was stopped) are reused rather than probed again.
+  std::string checkpoint;
 };
 
 // Probes every requested layer of the model and returns signature.json's content.

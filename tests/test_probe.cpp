@@ -120,6 +120,31 @@ TEST_CASE("signature files (JSON schema, CSVs, PNGs) and a self-diff of zero", "
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("a stopped signature run reuses the layers its checkpoint holds, if the settings match", "[probe]") {
+  auto model = delay_line_lstm(2);
+  Corpus c = iid_letters(8);
+  c.train.resize(100);
+  SignatureOptions o;
+  o.states.max_delta = 2;
+  o.probe.hidden = 8;
+  o.probe.max_epochs = 1;
+  o.probe.bootstrap = 20;
+  o.quiet = true;
+  o.probe.quiet = true;
+  o.checkpoint = (std::filesystem::temp_directory_path() / ("memsig_ckpt_" + std::to_string(::getpid()) + ".json")).string();
+  auto first = compute_signature(*model, c, o);
+  REQUIRE(file_exists(o.checkpoint));
+  auto ckpt = nlohmann::json::parse(read_file(o.checkpoint));
+  REQUIRE(ckpt["trained"].size() == 1);
+  REQUIRE(ckpt["trained"][0]["accuracy"] == first["layers"][0]["accuracy"]);
+  ckpt["trained"][0]["accuracy"][0] = 0.123;  // mark it: a reused layer keeps this value
+  write_text_atomically(o.checkpoint, ckpt.dump());
+  REQUIRE(compute_signature(*model, c, o)["layers"][0]["accuracy"][0] == 0.123);
+  o.probe.hidden = 9;  // other settings: the checkpoint is not used
+  REQUIRE(compute_signature(*model, c, o)["layers"][0]["accuracy"][0] != 0.123);
+  std::filesystem::remove(o.checkpoint);
+}
+
 TEST_CASE("colour maps run white to dark purple, and blue through white to red", "[probe]") {
   Rgb w = sequential_color(0), p = sequential_color(1);
   REQUIRE(w.r > 245); REQUIRE(w.g > 245); REQUIRE(w.b > 245);

@@ -1,4 +1,5 @@
 # memsig front door: every target drives CMake (CMakeLists.txt holds the real rules).
+MAKEFLAGS += --no-print-directory
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
@@ -11,7 +12,7 @@ else
 export MEMSIG_CORPORA := $(abspath $(MEMSIG_CORPORA))
 endif
 
-.PHONY: all deps configure test demo bench figures clean
+.PHONY: all deps configure binary test demo bench figures clean
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -22,16 +23,19 @@ deps:
 configure: deps
 	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
 
+binary: configure
+	cmake --build $(BUILD) -j $(JOBS) --target memsig
+
 test: all
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-demo: all
+demo: binary
 	scripts/demo
 
-bench: all
+bench: binary
 	scripts/bench
 
-figures: all
+figures: binary
 	$(BUILD)/memsig figure fig1
 
 clean:

@@ -1,6 +1,7 @@
 // main.cpp — the memsig binary: parses the command line and reports errors in one line.
 #include <cstdio>
 #include <exception>
+#include <string>
 
 #include "cli/commands.h"
 #include "engine/kernels.h"
@@ -9,6 +10,10 @@ int main(int argc, char** argv) {
   memsig::set_threads(0);  // all cores unless --threads says otherwise
   CLI::App app{"memsig: train character language models and read their memory signatures"};
   app.require_subcommand(1);
+  // One line per error, for command-line mistakes as for everything else.
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return std::string("memsig: error: ") + e.what() + " (see --help)\n";
+  });
   memsig::cli::add_train(app);
   memsig::cli::add_eval(app);
   memsig::cli::add_sample(app);
@@ -18,6 +23,10 @@ int main(int argc, char** argv) {
   memsig::cli::add_marginal(app);
   memsig::cli::add_figure(app);
   memsig::cli::add_bench(app);
+  if (argc == 1) {  // no command: say what there is
+    std::printf("%s", app.help().c_str());
+    return 0;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -47,6 +47,7 @@ SafeTensors load_safetensors(const std::string& path) {
   if (bytes.size() < 8) throw FileError(path, "not a safetensors file (shorter than its 8-byte header length)");
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n |= (uint64_t)(unsigned char)bytes[i] << (8 * i);
+  if (bytes.size() > 8 && bytes[8] != '{') throw FileError(path, "not a safetensors file (no JSON header after the 8-byte length)");
   if (n > bytes.size() - 8) throw FileError(path, "truncated: header says " + std::to_string(n) + " bytes of JSON, file has " + std::to_string(bytes.size() - 8));
   json header;
   try {

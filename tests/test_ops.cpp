@@ -1,6 +1,7 @@
 // Every op's backward against finite differences.
 #include "engine/kernels.h"
 #include "engine/ops.h"
+#include "engine/optim.h"
 #include "gradcheck.h"
 
 using namespace memsig;
@@ -128,4 +129,34 @@ TEST_CASE_METHOD(Fixture, "a small graph: shared inputs get both gradient paths"
     Var h = tanh(linear(x, W, b));
     return weighted_sum(mul(h, sigmoid(add(h, x))), r);
   });
+}
+
+TEST_CASE("Adam and SGD follow PyTorch's update rules; clipping scales to the max norm", "[optim]") {
+  Var p = param(Tensor({2}, 0.0f));
+  p->value.data = {1.0f, -2.0f};
+  Adam adam({p}, 0.1f);
+  double m[2] = {0, 0}, v[2] = {0, 0}, x[2] = {1.0, -2.0};
+  for (int t = 1; t <= 3; ++t) {
+    p->g().data = {0.5f * t, -0.25f};  // a made-up gradient
+    adam.step();
+    for (int i = 0; i < 2; ++i) {
+      double g = p->grad.data[i];
+      m[i] = 0.9 * m[i] + 0.1 * g;
+      v[i] = 0.999 * v[i] + 0.001 * g * g;
+      double mh = m[i] / (1 - std::pow(0.9, t)), vh = v[i] / (1 - std::pow(0.999, t));
+      x[i] -= 0.1 * mh / (std::sqrt(vh) + 1e-8);
+      REQUIRE(p->value.data[i] == Approx(x[i]).epsilon(1e-5));
+    }
+  }
+  Var q = param(Tensor({1}, 1.0f));
+  Sgd sgd({q}, 0.5f, 0.9f);
+  q->g().data = {2.0f};
+  sgd.step();  // v = 2, q = 1 - 0.5 * 2 = 0
+  sgd.step();  // v = 0.9 * 2 + 2 = 3.8, q = 0 - 1.9
+  REQUIRE(q->value.data[0] == Approx(-1.9f));
+  Var a = param(Tensor({2}, 0.0f));
+  a->g().data = {3.0f, 4.0f};  // norm 5
+  REQUIRE(clip_grad_norm({a}, 1.0f) == Approx(5.0f));
+  REQUIRE(a->grad.data[0] == Approx(0.6f).epsilon(1e-4));
+  REQUIRE(a->grad.data[1] == Approx(0.8f).epsilon(1e-4));
 }

@@ -56,19 +56,25 @@ Corpus iid_letters(uint64_t seed) {
   return c;
 }
 
+// Quiet signature settings for small tests: D lags, decoders of `hidden` units, `epochs` epochs.
+SignatureOptions small_options(int D, int hidden, int epochs, int bootstrap) {
+  SignatureOptions o;
+  o.states.max_delta = D;
+  o.probe.hidden = hidden;
+  o.probe.max_epochs = epochs;
+  o.probe.bootstrap = bootstrap;
+  o.quiet = true;
+  o.probe.quiet = true;
+  return o;
+}
+
 }  // namespace
 
 TEST_CASE("a delay-line LSTM holding K inputs: recall ~1 for d < K, chance for d >= K", "[probe]") {
   const int K = 4, D = 7;
   auto model = delay_line_lstm(K);
   Corpus c = iid_letters(5);
-  SignatureOptions o;
-  o.states.max_delta = D;
-  o.probe.hidden = 32;
-  o.probe.max_epochs = 8;
-  o.probe.bootstrap = 200;
-  o.quiet = true;
-  o.probe.quiet = true;
+  SignatureOptions o = small_options(D, 32, 8, 200);
   auto sig = compute_signature(*model, c, o);
   const auto& l = sig["layers"][0];
   REQUIRE(l["state"] == "c");
@@ -93,14 +99,8 @@ TEST_CASE("signature files (JSON schema, CSVs, PNGs) and a self-diff of zero", "
   auto model = delay_line_lstm(2);
   Corpus c = iid_letters(6);
   c.train.resize(150);
-  SignatureOptions o;
-  o.states.max_delta = 3;
-  o.probe.hidden = 16;
-  o.probe.max_epochs = 2;
-  o.probe.bootstrap = 50;
+  SignatureOptions o = small_options(3, 16, 2, 50);
   o.control = true;
-  o.quiet = true;
-  o.probe.quiet = true;
   auto sig = compute_signature(*model, c, o);
   std::string dir = (std::filesystem::temp_directory_path() / ("memsig_sig_" + std::to_string(::getpid()))).string();
   write_signature(sig, dir, "test");
@@ -124,13 +124,7 @@ TEST_CASE("a stopped signature run reuses the layers its checkpoint holds, if th
   auto model = delay_line_lstm(2);
   Corpus c = iid_letters(8);
   c.train.resize(100);
-  SignatureOptions o;
-  o.states.max_delta = 2;
-  o.probe.hidden = 8;
-  o.probe.max_epochs = 1;
-  o.probe.bootstrap = 20;
-  o.quiet = true;
-  o.probe.quiet = true;
+  SignatureOptions o = small_options(2, 8, 1, 20);
   o.checkpoint = (std::filesystem::temp_directory_path() / ("memsig_ckpt_" + std::to_string(::getpid()) + ".json")).string();
   auto first = compute_signature(*model, c, o);
   REQUIRE(file_exists(o.checkpoint));

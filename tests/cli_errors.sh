@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Bad input to the memsig binary: a one-line error naming the file and the problem, a non-zero
+# exit, and nothing half-written left behind.
+set -uo pipefail
+MEMSIG=$1
+dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+# expect_error WHAT PATTERN -- command...: must exit non-zero with exactly one stderr line matching PATTERN
+expect_error() {
+  local what=$1 pattern=$2; shift 3
+  "$@" > "$dir/out" 2> "$dir/err" && fail "$what: exited 0"
+  [ "$(wc -l < "$dir/err")" -eq 1 ] || { cat "$dir/err"; fail "$what: not one line"; }
+  grep -q -- "$pattern" "$dir/err" || { cat "$dir/err"; fail "$what: message lacks '$pattern'"; }
+  echo "ok   $what: $(cat "$dir/err")"
+}
+for i in $(seq 60); do echo "to be or not to be, that is the question $i"; done > "$dir/text.txt"
+"$MEMSIG" train --corpus "$dir/text.txt" --hidden 8 --embed 4 --epochs 1 --quiet --out "$dir/m.safetensors" > /dev/null \
+  || fail "training a tiny model"
+head -c 300 "$dir/m.safetensors" > "$dir/truncated.safetensors"
+expect_error "truncated model" "$dir/truncated.safetensors: truncated" -- \
+  "$MEMSIG" eval --model "$dir/truncated.safetensors" --text "$dir/text.txt"
+expect_error "text file as a model" "$dir/text.txt: not a safetensors file" -- "$MEMSIG" eval --model "$dir/text.txt" --text "$dir/text.txt"
+expect_error "missing model" "$dir/none.safetensors: cannot open" -- "$MEMSIG" sample --model "$dir/none.safetensors"
+expect_error "missing corpus file" "$dir/none.txt: no such corpus file" -- \
+  "$MEMSIG" train --corpus "$dir/none.txt" --out "$dir/new.safetensors"
+[ -e "$dir/new.safetensors" ] && fail "a model file was written after a failed start"
+printf '$$$\n%%%%\n' > "$dir/empty.txt"
+expect_error "text with no symbols" "$dir/empty.txt: no text" -- \
+  "$MEMSIG" train --corpus "$dir/empty.txt" --out "$dir/new.safetensors"
+echo '{"layers": 3' > "$dir/bad.json"
+expect_error "malformed signature.json" "$dir/bad.json: not valid JSON" -- \
+  "$MEMSIG" diff "$dir/bad.json" "$dir/bad.json" --out "$dir/d.png"
+[ -e "$dir/d.png" ] && fail "a PNG was written after a failed diff"
+expect_error "signature of a layer that does not exist" "layer 5 does not exist" -- \
+  "$MEMSIG" signature --model "$dir/m.safetensors" --corpus "$dir/text.txt" --layers 5 --out "$dir/sig"
+leftovers=$(find "$dir" -name '*.tmp.*')
+[ -z "$leftovers" ] || fail "temporary files left behind: $leftovers"
+echo "CLI errors: ok"

@@ -26,6 +26,22 @@ std::vector<int> parse_layers(const std::string& spec, int n_layers) {
   }
   return out;
 }
+bool is_control_spec(const std::string& spec) {
+  const std::string suffix = ":control";
+  return spec.size() > suffix.size() && spec.compare(spec.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// "FILE" reads a signature.json; "FILE:control" the untrained control stored in it.
+nlohmann::json load_signature_spec(const std::string& spec) {
+  bool control = is_control_spec(spec);
+  std::string path = control ? spec.substr(0, spec.size() - 8) : spec;
+  auto sig = load_signature(path);
+  if (!control) return sig;
+  if (!sig.contains("control")) throw FileError(path, "has no control (run signature with --control)");
+  sig["layers"] = sig["control"]["layers"];
+  return sig;
+}
+
 }  // namespace
 
 void add_signature(CLI::App& app) {
@@ -83,12 +99,12 @@ void add_signature(CLI::App& app) {
 void add_diff(CLI::App& app) {
   auto* cmd = app.add_subcommand("diff", "B minus A: difference of two memory signatures, on a diverging map");
   static std::string a, b, out, title = "memory signature difference (B - A)";
-  cmd->add_option("A", a, "signature.json")->required();
-  cmd->add_option("B", b, "signature.json")->required();
+  cmd->add_option("A", a, "signature.json (FILE:control for its untrained control)")->required();
+  cmd->add_option("B", b, "signature.json (FILE:control for its untrained control)")->required();
   cmd->add_option("--out", out, "PNG")->required();
   cmd->add_option("--title", title)->capture_default_str();
   cmd->callback([] {
-    auto d = diff_signatures(load_signature(a), load_signature(b), out, title);
+    auto d = diff_signatures(load_signature_spec(a), load_signature_spec(b), out, title);
     for (size_t l = 0; l < d.mean_abs.size(); ++l)
       std::printf("layer %zu: mean |recall B - A| = %.4f over symbols and lags; RMS accuracy difference over d = %.4f\n", l + 1,
                   d.mean_abs[l], d.marginal_rms[l]);
@@ -99,18 +115,19 @@ void add_marginal(CLI::App& app) {
   auto* cmd = app.add_subcommand("marginal", "accuracy by lag of several signatures side by side (a column per model and layer)");
   static std::vector<std::string> files;
   static std::string out, title = "memory: decoding accuracy by lag";
-  cmd->add_option("signatures", files, "signature.json files")->required();
+  cmd->add_option("signatures", files, "signature.json files (FILE:control for a file's untrained control)")->required();
   cmd->add_option("--out", out, "PNG")->required();
   cmd->add_option("--title", title)->capture_default_str();
   cmd->callback([] {
     std::vector<nlohmann::json> layers;
     std::vector<std::string> names;
     for (auto& f : files) {
-      auto sig = load_signature(f);
+      auto sig = load_signature_spec(f);
       std::string model = f;
       if (auto& st = sig["settings"]; st.is_object() && st.contains("cell"))
         model = st["cell"].get<std::string>() + " " + std::to_string(st["model_layers"].get<int>()) + "x" +
                 std::to_string(st["hidden"].get<int>());
+      if (is_control_spec(f)) model += " untrained";
       for (auto& l : sig["layers"]) {
         layers.push_back(l);
         names.push_back(sig["layers"].size() > 1 ? model + " l" + std::to_string(l["layer"].get<int>()) : model);

@@ -8,7 +8,7 @@
 
 int main(int argc, char** argv) {
   memsig::set_threads(0);  // all cores unless --threads says otherwise
-  CLI::App app{"memsig: train character language models and read their memory signatures"};
+  CLI::App app{"memsig: train character language models and read their memory signatures", "memsig"};
   app.require_subcommand(1);
   // One line per error, for command-line mistakes as for everything else.
   app.failure_message([](const CLI::App*, const CLI::Error& e) {

@@ -1,6 +1,7 @@
-// rng.h — a small seeded random generator (xoshiro128+ style via splitmix64 seeding).
-// Every random choice in memsig (init, dropout, shuffling, sampling, bootstrap) draws from an Rng
-// constructed from the user's --seed, so runs repeat exactly.
+// rng.h — a small seeded random generator (xoshiro256**, seeded through splitmix64).
+// Every random choice in memsig (init, dropout, shuffling, subsampling, sampling) draws from an Rng
+// constructed from the user's --seed, so runs repeat exactly (the probe's bootstrap draws its
+// binomials from a std::mt19937_64 seeded the same way).
 #pragma once
 #include <cmath>
 #include <cstdint>

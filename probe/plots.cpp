@@ -47,9 +47,9 @@ Canvas draw_heatmap(const Heatmap& h) {
   const int R = (int)h.rows.size(), C = (int)h.cols.size();
   int row_label_w = 0, col_label_h = 0;
   for (auto& r : h.rows) row_label_w = std::max(row_label_w, Canvas::text_width(r, tick_px));
-  bool rotate_cols = false;
-  for (auto& c : h.cols) if (Canvas::text_width(c, tick_px) > h.cell_w - 2) rotate_cols = true;
-  for (auto& c : h.cols) col_label_h = std::max(col_label_h, rotate_cols ? Canvas::text_width(c, tick_px) : (int)(tick_px * 1.3));
+  // A column label wider than its cell is written vertically; the others stay horizontal.
+  auto rotated = [&](const std::string& c) { return Canvas::text_width(c, tick_px) > h.cell_w - 2; };
+  for (auto& c : h.cols) col_label_h = std::max(col_label_h, rotated(c) ? Canvas::text_width(c, tick_px) : (int)(tick_px * 1.3));
   const int pad = 10;
   const int left = std::max(h.min_left, pad + (h.y_title.empty() ? 0 : (int)(label_px * 1.4) + 4) + row_label_w + 6);
   const int top = pad + (h.title.empty() ? 0 : (int)(title_px * 1.6));
@@ -88,7 +88,7 @@ Canvas draw_heatmap(const Heatmap& h) {
   cv.outline_rect(left - 1, top - 1, grid_w + 2, grid_h + 2, kGrey);
   for (int c = 0; c < C; ++c) {
     double cx = left + c * h.cell_w + h.cell_w / 2.0;
-    if (rotate_cols) cv.text(h.cols[c], cx, top + grid_h + 5, tick_px, kAxis, 0.5, 0.0, true);
+    if (rotated(h.cols[c])) cv.text(h.cols[c], cx, top + grid_h + 5, tick_px, kAxis, 0.5, 0.0, true);
     else cv.text(h.cols[c], cx, top + grid_h + 4, tick_px, kAxis, 0.5, 0.0);
   }
   if (!h.x_title.empty()) cv.text(h.x_title, left + grid_w / 2.0, top + grid_h + 6 + col_label_h + 4, label_px, kBlack, 0.5, 0.0);

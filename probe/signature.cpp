@@ -263,8 +263,7 @@ json load_signature(const std::string& path) {
 SignatureDiff diff_signatures(const json& a, const json& b, const std::string& png, const std::string& title) {
   SignatureDiff out;
   size_t L = std::min(a["layers"].size(), b["layers"].size());
-  std::vector<Canvas> panels;
-  std::vector<json> diffs;
+  std::vector<Heatmap> maps;
   for (size_t l = 0; l < L; ++l) {
     const json &la = a["layers"][l], &lb = b["layers"][l];
     size_t D = std::min(la["delta"].size(), lb["delta"].size());
@@ -290,9 +289,17 @@ SignatureDiff diff_signatures(const json& a, const json& b, const std::string& p
       double dm = num(lb["accuracy"][i]) - num(la["accuracy"][i]);
       sq += dm * dm;
     }
-    h.vmax = vmax > 0 ? std::ceil(vmax * 10) / 10 : 0.1;
+    h.vmax = vmax;
     out.mean_abs.push_back(n ? sum_abs / n : NAN);
     out.marginal_rms.push_back(D ? std::sqrt(sq / D) : NAN);
+    maps.push_back(h);
+  }
+  // One colour scale for every panel, so layers compare at a glance.
+  double vmax = 0;
+  for (auto& h : maps) vmax = std::max(vmax, h.vmax);
+  std::vector<Canvas> panels;
+  for (auto& h : maps) {
+    h.vmax = vmax > 0 ? std::ceil(vmax * 10) / 10 : 0.1;
     panels.push_back(draw_heatmap(h));
   }
   (panels.size() == 1 ? panels[0] : stack_panels(panels)).save_png(png);

@@ -55,6 +55,24 @@ TEST_CASE("fast tanh, sigmoid and exp match the standard library", "[ops]") {
   }
 }
 
+TEST_CASE("the vectorised array versions agree with the scalar functions, tails included", "[ops]") {
+  for (int n : {1, 7, 8, 9, 37}) {
+    std::vector<float> x(n);
+    for (int i = 0; i < n; ++i) x[i] = -40.0f + 80.0f * i / n + 0.37f;
+    std::vector<float> e = x, s = x, t = x, u(n);
+    exp_inplace(e.data(), n);
+    sigmoid_inplace(s.data(), n);
+    tanh_inplace(t.data(), n);
+    tanh_into(x.data(), u.data(), n);
+    for (int i = 0; i < n; ++i) {
+      REQUIRE(e[i] == Approx(fast_exp(x[i])).epsilon(1e-6));
+      REQUIRE(s[i] == Approx(fast_sigmoid(x[i])).margin(1e-7));
+      REQUIRE(t[i] == Approx(fast_tanh(x[i])).margin(1e-7));
+      REQUIRE(u[i] == t[i]);
+    }
+  }
+}
+
 TEST_CASE_METHOD(Fixture, "embedding gradient, repeated ids accumulate", "[ops]") {
   Var W = P({6, 3});
   std::vector<int32_t> ids{1, 4, 1, 0, 5};

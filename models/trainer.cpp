@@ -109,10 +109,7 @@ TrainResult train_charlm(const Corpus& corpus, const TrainOptions& opt) {
   auto write_checkpoint = [&]() {
     dropout_rng.save(prog.dropout_rng);
     std::vector<std::pair<std::string, const Tensor*>> extra;
-    auto state = optim->state();
-    std::vector<std::string> names;
-    for (auto& [name, t] : state) names.push_back("optim." + name);
-    for (size_t i = 0; i < state.size(); ++i) extra.push_back({names[i], state[i].second});
+    for (auto& [name, t] : optim->state()) extra.push_back({"optim." + name, t});
     save_model(ckpt_path, model, prog.to_metadata(), extra);
   };
   auto write_curve = [&]() {

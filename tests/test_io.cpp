@@ -11,13 +11,12 @@
 #include "engine/files.h"
 #include "engine/safetensors.h"
 #include "models/model_file.h"
+#include "temp_files.h"
 
 using namespace memsig;
+using memsig::test::temp_path;
 
 namespace {
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("memsig_test_" + std::to_string(::getpid()) + "_" + name)).string();
-}
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
 }

@@ -7,10 +7,12 @@
 #include "corpora/corpus.h"
 #include "engine/files.h"
 #include "models/model_file.h"
+#include "temp_files.h"
 #include "models/sample.h"
 #include "models/trainer.h"
 
 using namespace memsig;
+using memsig::test::temp_path;
 
 namespace {
 // A corpus where each line repeats one of a few short words: predictable from context.
@@ -25,9 +27,6 @@ Corpus toy_corpus() {
     (i % 10 == 0 ? c.valid : i % 10 == 1 ? c.test : c.train).push_back(normalize(line));
   }
   return c;
-}
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("memsig_test_" + std::to_string(::getpid()) + "_" + name)).string();
 }
 }  // namespace
 

@@ -8,8 +8,10 @@
 #include "models/model_file.h"
 #include "probe/plots.h"
 #include "probe/signature.h"
+#include "temp_files.h"
 
 using namespace memsig;
+using memsig::test::temp_path;
 
 namespace {
 
@@ -102,7 +104,7 @@ TEST_CASE("signature files (JSON schema, CSVs, PNGs) and a self-diff of zero", "
   SignatureOptions o = small_options(3, 16, 2, 50);
   o.control = true;
   auto sig = compute_signature(*model, c, o);
-  std::string dir = (std::filesystem::temp_directory_path() / ("memsig_sig_" + std::to_string(::getpid()))).string();
+  std::string dir = temp_path("sig");
   write_signature(sig, dir, "test");
   for (const char* f : {"signature.json", "signature_l1.png", "signature_l1.csv", "marginal.png", "marginal.csv",
                         "control_signature_l1.png", "control_marginal.png"})
@@ -125,7 +127,7 @@ TEST_CASE("a stopped signature run reuses the layers its checkpoint holds, if th
   Corpus c = iid_letters(8);
   c.train.resize(100);
   SignatureOptions o = small_options(2, 8, 1, 20);
-  o.checkpoint = (std::filesystem::temp_directory_path() / ("memsig_ckpt_" + std::to_string(::getpid()) + ".json")).string();
+  o.checkpoint = temp_path("ckpt.json");
   auto first = compute_signature(*model, c, o);
   REQUIRE(file_exists(o.checkpoint));
   auto ckpt = nlohmann::json::parse(read_file(o.checkpoint));

@@ -8,7 +8,7 @@
 #include "engine/kernels.h"
 #include "models/model_file.h"
 #include "models/sample.h"
-#include "models/trainer.h"
+#include "models/train_charlm.h"
 
 namespace memsig::cli {
 
@@ -22,20 +22,21 @@ void add_train(CLI::App& app) {
   static TrainOptions o;
   static std::string corpus = "shakespeare", cell = "gru";
   cmd->add_option("--corpus", corpus, "shakespeare | ptb | wsj:PATH | FILE")->capture_default_str();
-  cmd->add_option("--cell", cell, "lstm | gru")->capture_default_str()->check(CLI::IsMember({"lstm", "gru"}));
+  cmd->add_option("--cell", cell, cell_names())->capture_default_str();
   cmd->add_option("--layers", o.model.layers, "recurrent layers")->capture_default_str()->check(CLI::Range(1, 16));
   cmd->add_option("--hidden", o.model.hidden, "state size H")->capture_default_str()->check(CLI::Range(1, 8192));
   cmd->add_option("--embed", o.model.embed, "embedding size E")->capture_default_str()->check(CLI::Range(1, 4096));
   cmd->add_option("--dropout", o.model.dropout, "dropout on each layer's output")->capture_default_str()->check(CLI::Range(0.0, 0.95));
   cmd->add_option("--epochs", o.epochs)->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--batch", o.batch, "segments per batch")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--lr", o.lr)->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--lr", o.lr)->capture_default_str();
   cmd->add_option("--optimizer", o.optimizer, "adam | sgd")->capture_default_str()->check(CLI::IsMember({"adam", "sgd"}));
   cmd->add_option("--momentum", o.momentum, "SGD momentum")->capture_default_str();
   cmd->add_option("--clip", o.clip, "gradient-norm clip (0 = off)")->capture_default_str();
   cmd->add_option("--seed", o.seed)->capture_default_str();
   cmd->add_option("--out", o.out, "model file (best on valid); checkpoint at OUT.ckpt")->required();
-  cmd->add_flag("--resume", o.resume, "continue from OUT.ckpt");
+  cmd->add_flag("--resume", o.resume, "continue from OUT.ckpt (same model, data, seed, batch and optimizer)");
+  cmd->add_flag("--allow-lr-change", o.allow_lr_change, "with --resume: continue with a different --lr");
   cmd->add_option("--max-minutes", o.max_minutes, "stop after this much training time")->capture_default_str();
   cmd->add_option("--eval-every", o.eval_every, "also validate every N steps")->capture_default_str();
   cmd->add_option("--log", o.log_csv, "write the learning curve (CSV)");

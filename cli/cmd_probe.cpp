@@ -6,7 +6,9 @@
 #include "engine/files.h"
 #include "corpora/corpus.h"
 #include "figures/figures.h"
+#include "figures/signature_plots.h"
 #include "models/model_file.h"
+#include "probe/charlm_source.h"
 #include "probe/signature.h"
 
 namespace memsig::cli {
@@ -22,26 +24,12 @@ std::vector<int> parse_layers(const std::string& spec, int n_layers) {
     try { l = std::stoi(item); } catch (...) { throw CLI::ValidationError("--layers: '" + item + "' is not a layer number"); }
     if (l < 1 || l > n_layers)
       throw CLI::ValidationError("--layers: layer " + item + " does not exist (the model has " + std::to_string(n_layers) + ")");
+    for (int seen : out)
+      if (seen == l - 1) throw CLI::ValidationError("--layers: layer " + item + " is named twice");
     out.push_back(l - 1);
   }
   return out;
 }
-bool is_control_spec(const std::string& spec) {
-  const std::string suffix = ":control";
-  return spec.size() > suffix.size() && spec.compare(spec.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-// "FILE" reads a signature.json; "FILE:control" the untrained control stored in it.
-nlohmann::json load_signature_spec(const std::string& spec) {
-  bool control = is_control_spec(spec);
-  std::string path = control ? spec.substr(0, spec.size() - 8) : spec;
-  auto sig = load_signature(path);
-  if (!control) return sig;
-  if (!sig.contains("control")) throw FileError(path, "has no control (run signature with --control)");
-  sig["layers"] = sig["control"]["layers"];
-  return sig;
-}
-
 }  // namespace
 
 void add_signature(CLI::App& app) {
@@ -55,7 +43,7 @@ void add_signature(CLI::App& app) {
   cmd->add_option("--test", test);
   c->excludes(tr);
   cmd->add_option("--layers", layers, "all, or 1-based layer numbers: 1,3")->capture_default_str();
-  cmd->add_option("--max-delta", o.states.max_delta, "D: lags 1..D")->capture_default_str()->check(CLI::Range(1, 100));
+  cmd->add_option("--max-lag,--max-delta", o.states.max_lag, "L: decoders for lags 1..L")->capture_default_str()->check(CLI::Range(1, 100));
   cmd->add_option("--state", state, "c | h | ch (LSTM; default c), h (GRU)");
   cmd->add_option("--max-positions", o.max_train_positions, "training positions kept (random subsample)")->capture_default_str();
   cmd->add_option("--max-eval-positions", o.max_eval_positions, "valid/test positions kept")->capture_default_str();
@@ -74,22 +62,20 @@ void add_signature(CLI::App& app) {
   cmd->callback([] {
     if (corpus.empty() && (train.empty() || valid.empty() || test.empty()))
       throw CLI::ValidationError("signature needs --corpus, or --train, --valid and --test");
-    auto model = load_model(model_path);
+    std::shared_ptr<const CharLM> model = load_model(model_path);
+    CharLMSource source(model, state);
     Corpus data = corpus.empty() ? load_split_files(train, valid, test) : load_corpus(corpus);
-    o.states.layers = parse_layers(layers, model->cfg.layers);
-    o.states.state = state;
+    o.states.entries = parse_layers(layers, model->cfg.layers);
     o.probe.seed = o.states.seed;
     o.probe.quiet = o.quiet;
     o.checkpoint = out + "/signature.partial.json";
     make_dirs(out);
-    auto sig = compute_signature(*model, data, o);
-    std::string title = std::string(cell_name(model->cfg.cell)) + " " + std::to_string(model->cfg.layers) + "x" +
-                        std::to_string(model->cfg.hidden) + " on " + data.name;
-    write_signature(sig, out, title);
+    Signature sig = compute_signature(source, data, o);
+    write_signature_files(sig, out, source.describe() + " on " + data.name);
     std::remove(o.checkpoint.c_str());
-    for (auto& l : sig["layers"]) {
-      std::printf("layer %d (%s) test accuracy by d:", l["layer"].get<int>(), l["state"].get<std::string>().c_str());
-      for (auto& a : l["accuracy"]) std::printf(" %.3f", a.get<double>());
+    for (auto& l : sig.trained.layers) {
+      std::printf("%s (%s) test accuracy by lag:", l.name.c_str(), l.state.c_str());
+      for (auto& r : l.lags) std::printf(" %.3f", r.accuracy);
       std::printf("\n");
     }
     std::printf("wrote %s/signature.json, signature_l*.png, marginal.png and CSVs\n", out.c_str());
@@ -104,10 +90,12 @@ void add_diff(CLI::App& app) {
   cmd->add_option("--out", out, "PNG")->required();
   cmd->add_option("--title", title)->capture_default_str();
   cmd->callback([] {
-    auto d = diff_signatures(load_signature_spec(a), load_signature_spec(b), out, title);
-    for (size_t l = 0; l < d.mean_abs.size(); ++l)
-      std::printf("layer %zu: mean |recall B - A| = %.4f over symbols and lags; RMS accuracy difference over d = %.4f\n", l + 1,
-                  d.mean_abs[l], d.marginal_rms[l]);
+    Signature sa = load_signature_spec(a), sb = load_signature_spec(b);
+    auto diffs = diff_signatures(sa, sb);
+    diff_heatmap(diffs, title).save_png(out);
+    for (auto& d : diffs)
+      std::printf("layer %d (lags %d..%d): mean |recall B - A| = %.4f over symbols and lags; RMS accuracy difference over lags = %.4f\n",
+                  d.layer, d.lags.front(), d.lags.back(), d.mean_abs, d.marginal_rms);
   });
 }
 
@@ -119,18 +107,15 @@ void add_marginal(CLI::App& app) {
   cmd->add_option("--out", out, "PNG")->required();
   cmd->add_option("--title", title)->capture_default_str();
   cmd->callback([] {
-    std::vector<nlohmann::json> layers;
+    std::vector<EntrySignature> layers;
     std::vector<std::string> names;
     for (auto& f : files) {
-      auto sig = load_signature_spec(f);
-      std::string model = f;
-      if (auto& st = sig["settings"]; st.is_object() && st.contains("cell"))
-        model = st["cell"].get<std::string>() + " " + std::to_string(st["model_layers"].get<int>()) + "x" +
-                std::to_string(st["hidden"].get<int>());
+      Signature sig = load_signature_spec(f);
+      std::string model = model_label(sig);
       if (is_control_spec(f)) model += " untrained";
-      for (auto& l : sig["layers"]) {
+      for (auto& l : sig.trained.layers) {
         layers.push_back(l);
-        names.push_back(sig["layers"].size() > 1 ? model + " l" + std::to_string(l["layer"].get<int>()) : model);
+        names.push_back(sig.trained.layers.size() > 1 ? model + " l" + std::to_string(l.layer) : model);
       }
     }
     marginal_heatmap(layers, names, title).save_png(out);

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   memsig::cli::add_sample(app);
   memsig::cli::add_corpus(app);
   memsig::cli::add_signature(app);
+  memsig::cli::add_states(app);
   memsig::cli::add_diff(app);
   memsig::cli::add_marginal(app);
   memsig::cli::add_figure(app);

@@ -21,6 +21,26 @@ void zero_grad(const std::vector<Var>& params) {
   for (auto& p : params) p->zero_grad();
 }
 
+float train_step(Optimizer& opt, const Var& loss, float clip) {
+  const auto& params = opt.params();
+  if (!std::isfinite(loss->value.data.at(0)))
+    throw NonFinite("the loss is " + std::to_string(loss->value.data[0]));
+  zero_grad(params);
+  backward(loss);
+  float norm = clip_grad_norm(params, clip);
+  if (!std::isfinite(norm)) {
+    for (size_t k = 0; k < params.size(); ++k)
+      for (float g : params[k]->grad.data)
+        if (!std::isfinite(g))
+          throw NonFinite("the gradient of " + (k < opt.param_names.size() ? "'" + opt.param_names[k] + "'"
+                                                                            : "parameter " + std::to_string(k)) +
+                          " is not finite");
+    throw NonFinite("the gradient norm is not finite");
+  }
+  opt.step();
+  return norm;
+}
+
 Sgd::Sgd(std::vector<Var> params, float lr_, float momentum_) : Optimizer(std::move(params)), momentum(momentum_) {
   lr = lr_;
   for (auto& p : params_) velocity_.emplace_back(p->value.shape, 0.0f);

@@ -1,11 +1,21 @@
 // optim.h — optimizers over a list of parameter Vars, and gradient-norm clipping.
 #pragma once
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "engine/autograd.h"
 
 namespace memsig {
+
+// One training step, the same everywhere (char LMs, decoders, benchmarks):
+//   zero the gradients, backpropagate the loss, clip to max_norm (0 = no clipping), update.
+// A loss or gradient that is not finite stops it before the update, with a NonFinite error that
+// names the tensor; the parameters are left as they were. Returns the gradient norm.
+float train_step(class Optimizer& opt, const Var& loss, float clip);
+struct NonFinite : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 // Scales all gradients by min(1, max_norm / ||g||_2) and returns the norm before clipping.
 float clip_grad_norm(const std::vector<Var>& params, float max_norm);
@@ -19,6 +29,8 @@ class Optimizer {
   // The optimizer's state as named tensors, for checkpoints (and their restore).
   virtual std::vector<std::pair<std::string, Tensor*>> state() = 0;
   const std::vector<Var>& params() const { return params_; }
+  // Names of the parameters, in order, for messages (set by whoever knows them).
+  std::vector<std::string> param_names;
   float lr = 1e-3f;
 
  protected:

@@ -3,13 +3,9 @@
 
 #include <stdexcept>
 
-namespace memsig {
+#include "engine/kernels.h"
 
-Cell parse_cell(const std::string& s) {
-  if (s == "lstm") return Cell::LSTM;
-  if (s == "gru") return Cell::GRU;
-  throw std::invalid_argument("unknown cell '" + s + "' (expected lstm or gru)");
-}
+namespace memsig {
 
 static RnnWeights weights_of(const RnnParams& p) {
   const Tensor& whh = p.w_hh->value;
@@ -18,32 +14,55 @@ static RnnWeights weights_of(const RnnParams& p) {
 }
 
 RnnLayerOut rnn_layer(RnnBackend& backend, Cell cell, const Var& x, const RnnParams& p, int T, int B,
-                      const float* h0, const float* c0) {
+                      const RnnOptions& opt) {
   RnnWeights w = weights_of(p);
-  int G = gate_count(cell);
-  if (p.w_ih->value.dim(0) != G * w.hidden || p.w_hh->value.dim(0) != G * w.hidden ||
-      x->value.numel() != (int64_t)T * B * w.in)
+  const int G = gate_count(cell), H = w.hidden;
+  if (p.w_ih->value.dim(0) != G * H || p.w_hh->value.dim(0) != G * H || x->value.numel() != (int64_t)T * B * w.in)
     throw std::invalid_argument("rnn_layer: input " + x->value.shape_str() + " does not match weights " +
                                 p.w_ih->value.shape_str());
-  auto tape = std::make_shared<RnnTape>();
-  backend.forward(cell, w, x->value.ptr(), T, B, h0, c0, *tape);
-  int H = w.hidden;
+  if (opt.cond && opt.cond->value.numel() != (int64_t)T * B * G * H)
+    throw std::invalid_argument("rnn_layer: conditioning input " + opt.cond->value.shape_str() + " is not [T*B, G*H]");
+  if (!opt.lengths.empty()) {
+    if ((int)opt.lengths.size() != B) throw std::invalid_argument("rnn_layer: lengths must have one entry per sequence");
+    for (int n : opt.lengths)
+      if (n < 0 || n > T) throw std::invalid_argument("rnn_layer: a sequence length is outside 0..T");
+  }
+  // The sequence description outlives this call (backward runs later): keep its inputs alive.
+  auto lengths = std::make_shared<std::vector<int>>(opt.lengths);
+  auto seq_of = [x, cond = opt.cond, lengths, T, B](const float* h0, const float* c0) {
+    RnnSequence s;
+    s.x = x->value.ptr(); s.T = T; s.B = B;
+    s.cond = cond ? cond->value.ptr() : nullptr;
+    s.lengths = lengths->empty() ? nullptr : lengths->data();
+    s.h0 = h0; s.c0 = c0;
+    return s;
+  };
+  auto states = std::make_shared<RnnStates>();
+  std::shared_ptr<RnnSaved> saved = backend.forward(cell, w, seq_of(opt.h0, opt.c0), *states);
+
   Tensor out({(int64_t)T * B, H});
-  std::copy(tape->h.begin() + (size_t)B * H, tape->h.end(), out.data.begin());
-  Var h = make_result(std::move(out), {x, p.w_ih, p.w_hh, p.b_ih, p.b_hh},
-                      [&backend, x, p, tape](Node& self) {
+  std::copy(states->h.begin() + (size_t)B * H, states->h.end(), out.data.begin());
+  if (!lengths->empty())  // outputs past a sequence's end are 0
+    for (int t = 0; t < T; ++t)
+      for (int b = 0; b < B; ++b)
+        if (t >= (*lengths)[b]) std::fill_n(out.ptr() + ((size_t)t * B + b) * H, H, 0.0f);
+
+  std::vector<Var> parents{x, p.w_ih, p.w_hh, p.b_ih, p.b_hh};
+  if (opt.cond) parents.push_back(opt.cond);
+  Var h = make_result(std::move(out), parents, [&backend, cell, x, p, cond = opt.cond, states, saved, seq_of](Node& self) {
     RnnWeights w = weights_of(p);
     RnnGrads g{p.w_ih->g().ptr(), p.w_hh->g().ptr(), p.b_ih->g().ptr(), p.b_hh->g().ptr()};
-    if (x->requires_grad) {
-      Tensor dx(x->value.shape);
-      backend.backward(w, x->value.ptr(), *tape, self.grad.ptr(), dx.ptr(), g);
-      float* gx = x->g().ptr();
-      for (int64_t i = 0; i < dx.numel(); ++i) gx[i] += dx.data[i];
-    } else {
-      backend.backward(w, x->value.ptr(), *tape, self.grad.ptr(), nullptr, g);
-    }
+    // The initial state only matters to forward (it is in `states`); backward reads row 0 there.
+    RnnSequence seq = seq_of(nullptr, nullptr);
+    Tensor dx, dcond;
+    if (x->requires_grad) dx = Tensor(x->value.shape);
+    if (cond && cond->requires_grad) dcond = Tensor(cond->value.shape);
+    backend.backward(cell, w, seq, *states, *saved, self.grad.ptr(), dx.numel() ? dx.ptr() : nullptr,
+                     dcond.numel() ? dcond.ptr() : nullptr, g);
+    if (dx.numel()) add_into(x->g().ptr(), dx.ptr(), dx.numel());
+    if (dcond.numel()) add_into(cond->g().ptr(), dcond.ptr(), dcond.numel());
   });
-  return {h, tape};
+  return {h, states};
 }
 
 }  // namespace memsig

@@ -14,22 +14,27 @@
 //   forward:  one GEMM x W_ih^T for every step, then one [B,H]x[H,G*H] GEMM per step;
 //   backward: one GEMM per step for dh_{t-1}, and dW_ih, dW_hh, dx as single GEMMs over time.
 //
-// A backend runs these loops on some device (CPU here; cuDNN plugs in behind the same
-// interface). It fills an RnnTape, which keeps what backward needs and the per-step states
-// (h, and c for the LSTM) that the probe reads.
+// Two optional inputs (seams for the models built on this op):
+//   * a per-step conditioning input u [T*B, G*H], added to the input side of every gate's
+//     pre-activation (u joins W_ih x + b_ih), with its own gradient;
+//   * per-sequence lengths: sequence b has lengths[b] real steps; after them its state is held
+//     (h_t = h_{t-1}, c_t = c_{t-1}), its outputs are 0 and no gradient flows into the padding.
+//     (Without lengths, padding is harmless for left-aligned sequences read forwards; a layer
+//     that reads sequences backwards or keeps final states needs them.)
+//
+// A backend runs the loops on some device (CPU here; cuDNN plugs in behind the same interface).
+// Forward fills the public per-step states (RnnStates: h, and c for the LSTM) that the probe and
+// sampling read, and returns what its own backward needs as an opaque RnnSaved (the CPU keeps gate
+// activations; a cuDNN backend keeps its reserve space).
 #pragma once
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/autograd.h"
+#include "engine/cells.h"
 
 namespace memsig {
-
-enum class Cell { LSTM, GRU };
-inline int gate_count(Cell c) { return c == Cell::LSTM ? 4 : 3; }
-inline const char* cell_name(Cell c) { return c == Cell::LSTM ? "lstm" : "gru"; }
-Cell parse_cell(const std::string& s);  // "lstm" | "gru", throws otherwise
 
 struct RnnWeights {  // raw views of one layer's parameters (PyTorch layout)
   const float *w_ih, *w_hh, *b_ih, *b_hh;
@@ -39,28 +44,44 @@ struct RnnGrads {  // where backward accumulates (+=) the parameter gradients
   float *w_ih, *w_hh, *b_ih, *b_hh;
 };
 
-struct RnnTape {
+// What one layer reads: x [T*B, in] and the optional seams above. Null pointers mean "none":
+// no conditioning, every sequence T steps long, zero initial state.
+struct RnnSequence {
+  const float* x = nullptr;
+  int T = 0, B = 0;
+  const float* cond = nullptr;   // [T*B, G*H]
+  const int* lengths = nullptr;  // [B], each in 0..T
+  const float* h0 = nullptr;     // [B, H]
+  const float* c0 = nullptr;     // [B, H], cells with a cell state only
+  bool active(int t, int b) const { return !lengths || t < lengths[b]; }
+};
+
+// The public per-step states of a layer: what it computed, for the probe and for sampling.
+struct RnnStates {
   Cell cell = Cell::LSTM;
-  int T = 0, B = 0, in = 0, H = 0;
-  std::vector<float> gates;  // [T*B, G*H] gate activations: LSTM (i,f,g,o), GRU (r,z,n)
-  std::vector<float> h;      // [(T+1)*B, H]; rows 0..B-1 hold the initial state
-  std::vector<float> c;      // LSTM only: [(T+1)*B, H]
-  std::vector<float> hn;     // GRU only: W_hn h + b_hn, [T*B, H]
+  int T = 0, B = 0, H = 0;
+  std::vector<float> h;  // [(T+1)*B, H]; rows 0..B-1 hold the initial state
+  std::vector<float> c;  // cells with a cell state: [(T+1)*B, H]; otherwise empty
   const float* h_at(int t) const { return h.data() + (size_t)(t + 1) * B * H; }  // state after step t
   const float* c_at(int t) const { return c.data() + (size_t)(t + 1) * B * H; }
+};
+
+// What a backend keeps between its forward and backward (gate activations, a reserve space).
+struct RnnSaved {
+  virtual ~RnnSaved() = default;
 };
 
 class RnnBackend {
  public:
   virtual ~RnnBackend() = default;
   virtual std::string name() const = 0;
-  // Runs the layer over x [T*B, in]; h0/c0 [B,H] may be null for zeros.
-  virtual void forward(Cell cell, const RnnWeights& w, const float* x, int T, int B,
-                       const float* h0, const float* c0, RnnTape& tape) = 0;
-  // Given dL/dh_t for every step (dh [T*B,H]), accumulates parameter gradients and, if dx is
-  // not null, writes dL/dx [T*B, in].
-  virtual void backward(const RnnWeights& w, const float* x, const RnnTape& tape,
-                        const float* dh, float* dx, RnnGrads& g) = 0;
+  // Runs the layer over the sequence, filling `states`; returns the saved state backward needs.
+  virtual std::unique_ptr<RnnSaved> forward(Cell cell, const RnnWeights& w, const RnnSequence& seq,
+                                            RnnStates& states) = 0;
+  // Given dL/dh_t for every step (dh [T*B,H]), accumulates parameter gradients and writes
+  // dL/dx [T*B, in] and dL/dcond [T*B, G*H] where those pointers are not null.
+  virtual void backward(Cell cell, const RnnWeights& w, const RnnSequence& seq, const RnnStates& states,
+                        const RnnSaved& saved, const float* dh, float* dx, float* dcond, RnnGrads& g) = 0;
 };
 
 RnnBackend& cpu_backend();
@@ -69,13 +90,21 @@ struct RnnParams {
   Var w_ih, w_hh, b_ih, b_hh;
 };
 
+// The optional inputs of rnn_layer (see the seams above).
+struct RnnOptions {
+  Var cond;                         // [T*B, G*H] or null
+  std::vector<int> lengths;         // [B] or empty
+  const float* h0 = nullptr;        // [B, H] or null
+  const float* c0 = nullptr;
+};
+
 struct RnnLayerOut {
-  Var h;                          // [T*B, H]: the layer's output at every step
-  std::shared_ptr<RnnTape> tape;  // states for the probe and for backward
+  Var h;                                      // [T*B, H]: the layer's output at every step
+  std::shared_ptr<const RnnStates> states;    // every step's h (and c), for the probe
 };
 
 // The differentiable op: one layer over a whole (batch of) sequence(s).
 RnnLayerOut rnn_layer(RnnBackend& backend, Cell cell, const Var& x, const RnnParams& p, int T, int B,
-                      const float* h0 = nullptr, const float* c0 = nullptr);
+                      const RnnOptions& opt = {});
 
 }  // namespace memsig

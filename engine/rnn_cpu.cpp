@@ -1,6 +1,7 @@
 // rnn_cpu.cpp — LSTM and GRU forward/backward on the CPU: OpenBLAS GEMMs for the matrix
 // products and fused, vectorised gate loops (one pass over [B,H] per step), split over the
 // batch rows between OpenMP threads. No allocation happens inside the time loop.
+// What backward needs (gate activations, the GRU's W_hn h + b_hn) stays here, in CpuSaved.
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -14,6 +15,18 @@ namespace {
 
 constexpr int kParallelMinWork = 8192;  // B*H below which the gate loops stay on one thread
 
+// The CPU backend's saved state: gate activations [T*B, G*H] (LSTM i,f,g,o; GRU r,z,n) and,
+// for the GRU, W_hn h + b_hn [T*B, H] (the reset gate multiplies it).
+struct CpuSaved : RnnSaved {
+  std::vector<float> gates;
+  std::vector<float> hn;
+};
+
+// Adds the conditioning input u [n, G] (when there is one) to the gate pre-activations.
+void add_cond(float* gates, const float* cond, int64_t n) {
+  if (cond) add_into(gates, cond, n);
+}
+
 // Sum over rows of dG [n, G] into db [G].
 void column_sums_into(float* db, const float* dG, int64_t n, int G) {
   for (int64_t r = 0; r < n; ++r) add_into(db, dG + r * G, G);
@@ -25,10 +38,12 @@ void column_sums_into(float* db, const float* dG, int64_t n, int G) {
 //   i = s(pre_i)  f = s(pre_f)  g = tanh(pre_g)  o = s(pre_o)
 //   c_t = f c_{t-1} + i g      h_t = o tanh(c_t)
 // ---------------------------------------------------------------------------------------------
-void lstm_forward(const RnnWeights& w, const float* x, int T, int B, RnnTape& tp) {
-  const int H = w.hidden, G = 4 * H;
-  float* gates = tp.gates.data();
-  gemm(false, true, T * B, G, w.in, 1.0f, x, w.w_ih, 0.0f, gates);  // all input projections at once
+//   steps past a sequence's length hold the state: c_t = c_{t-1}, h_t = h_{t-1}
+void lstm_forward(const RnnWeights& w, const RnnSequence& seq, RnnStates& tp, CpuSaved& sv) {
+  const int T = seq.T, B = seq.B, H = w.hidden, G = 4 * H;
+  float* gates = sv.gates.data();
+  gemm(false, true, T * B, G, w.in, 1.0f, seq.x, w.w_ih, 0.0f, gates);  // all input projections at once
+  add_cond(gates, seq.cond, (int64_t)T * B * G);
   std::vector<float> bias_v(G);
   for (int j = 0; j < G; ++j) bias_v[j] = w.b_ih[j] + w.b_hh[j];
   const float* bias = bias_v.data();
@@ -52,6 +67,11 @@ void lstm_forward(const RnnWeights& w, const float* x, int T, int B, RnnTape& tp
       for (int j = 0; j < H; ++j) cn[j] = fg[j] * cp[j] + ig[j] * gg[j];
       tanh_into(cn, hn, H);
       for (int j = 0; j < H; ++j) hn[j] *= og[j];
+      if (!seq.active(t, b)) {  // past the end: hold the state
+        std::copy(cp, cp + H, cn);
+        const float* hp = tp.h.data() + ((size_t)t * B + b) * H;
+        std::copy(hp, hp + H, hn);
+      }
     }
   }
 }
@@ -60,13 +80,15 @@ void lstm_forward(const RnnWeights& w, const float* x, int T, int B, RnnTape& tp
 //   do = dh_t tanh c_t   di = dc_t g   dg = dc_t i   df = dc_t c_{t-1}
 //   dpre = (di i(1-i), df f(1-f), dg (1-g^2), do o(1-o))
 //   dh_{t-1} += dpre W_hh        dW_ih = sum_t dpre^T x_t   dW_hh = sum_t dpre^T h_{t-1}
-void lstm_backward(const RnnWeights& w, const float* x, const RnnTape& tp, const float* dh_out,
-                   float* dx, RnnGrads& gr) {
+//   a held step (past the length) passes dh and dc through unchanged: dpre = 0
+void lstm_backward(const RnnWeights& w, const RnnSequence& seq, const RnnStates& tp, const CpuSaved& sv,
+                   const float* dh_out, float* dx, float* dcond, RnnGrads& gr) {
   const int T = tp.T, B = tp.B, H = tp.H, G = 4 * H;
   std::vector<float> dpre((size_t)T * B * G);
   std::vector<float> dh_next((size_t)B * H, 0.0f), dc_next((size_t)B * H, 0.0f), tanh_c((size_t)B * H);
+  std::vector<float> dh_held(seq.lengths ? (size_t)B * H : 0);
   for (int t = T - 1; t >= 0; --t) {
-    const float* gt = tp.gates.data() + (size_t)t * B * G;
+    const float* gt = sv.gates.data() + (size_t)t * B * G;
     const float* c_prev = tp.c.data() + (size_t)t * B * H;
     const float* c_cur = tp.c.data() + (size_t)(t + 1) * B * H;
     const float* dht = dh_out + (size_t)t * B * H;
@@ -82,6 +104,11 @@ void lstm_backward(const RnnWeights& w, const float* x, const RnnTape& tp, const
       const float* __restrict dho = dht + (size_t)b * H;
       float* __restrict di = dpt + (size_t)b * G;
       float *__restrict df = di + H, *__restrict dg = di + 2 * H, *__restrict dout = di + 3 * H;
+      if (!seq.active(t, b)) {  // held: dc passes as it is (dc_next unchanged), dh is carried below
+        std::fill(di, di + G, 0.0f);
+        std::copy(dhn, dhn + H, dh_held.data() + (size_t)b * H);
+        continue;
+      }
       tanh_into(c_cur + (size_t)b * H, tc, H);
 #pragma omp simd
       for (int j = 0; j < H; ++j) {
@@ -95,32 +122,39 @@ void lstm_backward(const RnnWeights& w, const float* x, const RnnTape& tp, const
         dcn[j] = dc * f;
       }
     }
-    if (t > 0) gemm(false, false, B, H, G, 1.0f, dpt, w.w_hh, 0.0f, dh_next.data());
+    if (t > 0) {
+      gemm(false, false, B, H, G, 1.0f, dpt, w.w_hh, 0.0f, dh_next.data());
+      for (int b = 0; b < B; ++b)  // held rows: dh_{t-1} = dh_t (their dpre row is 0)
+        if (!seq.active(t, b)) std::copy_n(dh_held.data() + (size_t)b * H, H, dh_next.data() + (size_t)b * H);
+    }
   }
   const int N = T * B;
-  gemm(true, false, G, w.in, N, 1.0f, dpre.data(), x, 1.0f, gr.w_ih);
+  gemm(true, false, G, w.in, N, 1.0f, dpre.data(), seq.x, 1.0f, gr.w_ih);
   gemm(true, false, G, H, N, 1.0f, dpre.data(), tp.h.data(), 1.0f, gr.w_hh);  // h rows 0..T-1 = h_{t-1}
   column_sums_into(gr.b_ih, dpre.data(), N, G);
   column_sums_into(gr.b_hh, dpre.data(), N, G);
   if (dx) gemm(false, false, N, w.in, G, 1.0f, dpre.data(), w.w_ih, 0.0f, dx);
+  if (dcond) std::copy(dpre.begin(), dpre.end(), dcond);  // u joins the pre-activations: du = dpre
 }
 
 // ---------------------------------------------------------------------------------------------
 // GRU
 //   xr, xz, xn = x W_ih^T + b_ih          hr, hz, hn = h W_hh^T + b_hh
 //   r = s(xr + hr)   z = s(xz + hz)   n = tanh(xn + r hn)   h_t = (1 - z) n + z h_{t-1}
+//   (a conditioning input u joins xr, xz, xn; steps past a sequence's length hold h_t = h_{t-1})
 // ---------------------------------------------------------------------------------------------
-void gru_forward(const RnnWeights& w, const float* x, int T, int B, RnnTape& tp) {
-  const int H = w.hidden, G = 3 * H;
-  float* gates = tp.gates.data();
+void gru_forward(const RnnWeights& w, const RnnSequence& seq, RnnStates& tp, CpuSaved& sv) {
+  const int T = seq.T, B = seq.B, H = w.hidden, G = 3 * H;
+  float* gates = sv.gates.data();
   for (int64_t r = 0; r < (int64_t)T * B; ++r) std::memcpy(gates + r * G, w.b_ih, G * sizeof(float));
-  gemm(false, true, T * B, G, w.in, 1.0f, x, w.w_ih, 1.0f, gates);  // all input projections at once
+  gemm(false, true, T * B, G, w.in, 1.0f, seq.x, w.w_ih, 1.0f, gates);  // all input projections at once
+  add_cond(gates, seq.cond, (int64_t)T * B * G);
   std::vector<float> hg((size_t)B * G);
   for (int t = 0; t < T; ++t) {
     float* gt = gates + (size_t)t * B * G;
     const float* h_prev = tp.h.data() + (size_t)t * B * H;
     float* h_next = tp.h.data() + (size_t)(t + 1) * B * H;
-    float* hn_t = tp.hn.data() + (size_t)t * B * H;
+    float* hn_t = sv.hn.data() + (size_t)t * B * H;
     for (int b = 0; b < B; ++b) std::memcpy(hg.data() + (size_t)b * G, w.b_hh, G * sizeof(float));
     gemm(false, true, B, G, H, 1.0f, h_prev, w.w_hh, 1.0f, hg.data());  // h_{t-1} W_hh^T + b_hh
 #pragma omp parallel for if (B * H >= kParallelMinWork)
@@ -139,6 +173,7 @@ void gru_forward(const RnnWeights& w, const float* x, int T, int B, RnnTape& tp)
       }
       tanh_inplace(ng, H);         // n
       for (int j = 0; j < H; ++j) ho[j] = (1.0f - zg[j]) * ng[j] + zg[j] * hp[j];
+      if (!seq.active(t, b)) std::copy(hp, hp + H, ho);  // past the end: hold the state
     }
   }
 }
@@ -149,15 +184,16 @@ void gru_forward(const RnnWeights& w, const float* x, int T, int B, RnnTape& tp)
 //   input side  dXg = (dpre_r, dpre_z, dpre_n)
 //   hidden side dHg = (dpre_r, dpre_z, dpre_n r)
 //   dh_{t-1} = dh z + dHg W_hh
-void gru_backward(const RnnWeights& w, const float* x, const RnnTape& tp, const float* dh_out,
-                  float* dx, RnnGrads& gr) {
+//   a held step (past the length) passes dh through unchanged: dXg = dHg = 0
+void gru_backward(const RnnWeights& w, const RnnSequence& seq, const RnnStates& tp, const CpuSaved& sv,
+                  const float* dh_out, float* dx, float* dcond, RnnGrads& gr) {
   const int T = tp.T, B = tp.B, H = tp.H, G = 3 * H;
   std::vector<float> dxg((size_t)T * B * G), dhg((size_t)T * B * G);
   std::vector<float> dh_next((size_t)B * H, 0.0f);
   for (int t = T - 1; t >= 0; --t) {
-    const float* gt = tp.gates.data() + (size_t)t * B * G;
+    const float* gt = sv.gates.data() + (size_t)t * B * G;
     const float* h_prev = tp.h.data() + (size_t)t * B * H;
-    const float* hn_t = tp.hn.data() + (size_t)t * B * H;
+    const float* hn_t = sv.hn.data() + (size_t)t * B * H;
     const float* dht = dh_out + (size_t)t * B * H;
     float* dx_t = dxg.data() + (size_t)t * B * G;
     float* dh_t = dhg.data() + (size_t)t * B * G;
@@ -173,6 +209,11 @@ void gru_backward(const RnnWeights& w, const float* x, const RnnTape& tp, const 
       float *__restrict xz = xr + H, *__restrict xn = xr + 2 * H;
       float* __restrict hr = dh_t + (size_t)b * G;
       float *__restrict hz = hr + H, *__restrict hnn = hr + 2 * H;
+      if (!seq.active(t, b)) {  // held: dh_{t-1} = dh_t, which dhn already holds
+        std::fill(xr, xr + G, 0.0f);
+        std::fill(hr, hr + G, 0.0f);
+        continue;
+      }
 #pragma omp simd
       for (int j = 0; j < H; ++j) {
         float dh = dho[j] + dhn[j];
@@ -188,38 +229,47 @@ void gru_backward(const RnnWeights& w, const float* x, const RnnTape& tp, const 
     if (t > 0) gemm(false, false, B, H, G, 1.0f, dh_t, w.w_hh, 1.0f, dh_next.data());
   }
   const int N = T * B;
-  gemm(true, false, G, w.in, N, 1.0f, dxg.data(), x, 1.0f, gr.w_ih);
+  gemm(true, false, G, w.in, N, 1.0f, dxg.data(), seq.x, 1.0f, gr.w_ih);
   gemm(true, false, G, H, N, 1.0f, dhg.data(), tp.h.data(), 1.0f, gr.w_hh);
   column_sums_into(gr.b_ih, dxg.data(), N, G);
   column_sums_into(gr.b_hh, dhg.data(), N, G);
   if (dx) gemm(false, false, N, w.in, G, 1.0f, dxg.data(), w.w_ih, 0.0f, dx);
+  if (dcond) std::copy(dxg.begin(), dxg.end(), dcond);  // u joins the input side: du = dXg
 }
 
 class CpuBackend : public RnnBackend {
  public:
   std::string name() const override { return "cpu"; }
 
-  void forward(Cell cell, const RnnWeights& w, const float* x, int T, int B, const float* h0,
-               const float* c0, RnnTape& tp) override {
-    const int H = w.hidden;
-    tp.cell = cell; tp.T = T; tp.B = B; tp.in = w.in; tp.H = H;
-    tp.gates.resize((size_t)T * B * gate_count(cell) * H);
+  std::unique_ptr<RnnSaved> forward(Cell cell, const RnnWeights& w, const RnnSequence& seq, RnnStates& tp) override {
+    const int T = seq.T, B = seq.B, H = w.hidden;
+    tp.cell = cell; tp.T = T; tp.B = B; tp.H = H;
+    auto sv = std::make_unique<CpuSaved>();
+    sv->gates.resize((size_t)T * B * gate_count(cell) * H);
     tp.h.assign((size_t)(T + 1) * B * H, 0.0f);
-    if (h0) std::copy(h0, h0 + (size_t)B * H, tp.h.begin());
-    if (cell == Cell::LSTM) {
-      tp.c.assign((size_t)(T + 1) * B * H, 0.0f);
-      if (c0) std::copy(c0, c0 + (size_t)B * H, tp.c.begin());
-      lstm_forward(w, x, T, B, tp);
-    } else {
-      tp.hn.resize((size_t)T * B * H);
-      gru_forward(w, x, T, B, tp);
+    if (seq.h0) std::copy(seq.h0, seq.h0 + (size_t)B * H, tp.h.begin());
+    switch (cell) {
+      case Cell::LSTM:
+        tp.c.assign((size_t)(T + 1) * B * H, 0.0f);
+        if (seq.c0) std::copy(seq.c0, seq.c0 + (size_t)B * H, tp.c.begin());
+        lstm_forward(w, seq, tp, *sv);
+        return sv;
+      case Cell::GRU:
+        sv->hn.resize((size_t)T * B * H);
+        gru_forward(w, seq, tp, *sv);
+        return sv;
     }
+    throw std::invalid_argument(std::string("cpu backend: no forward for cell ") + cell_name(cell));
   }
 
-  void backward(const RnnWeights& w, const float* x, const RnnTape& tp, const float* dh, float* dx,
-                RnnGrads& g) override {
-    if (tp.cell == Cell::LSTM) lstm_backward(w, x, tp, dh, dx, g);
-    else gru_backward(w, x, tp, dh, dx, g);
+  void backward(Cell cell, const RnnWeights& w, const RnnSequence& seq, const RnnStates& tp, const RnnSaved& saved,
+                const float* dh, float* dx, float* dcond, RnnGrads& g) override {
+    const auto& sv = dynamic_cast<const CpuSaved&>(saved);
+    switch (cell) {
+      case Cell::LSTM: return lstm_backward(w, seq, tp, sv, dh, dx, dcond, g);
+      case Cell::GRU: return gru_backward(w, seq, tp, sv, dh, dx, dcond, g);
+    }
+    throw std::invalid_argument(std::string("cpu backend: no backward for cell ") + cell_name(cell));
   }
 };
 

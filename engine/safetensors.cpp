@@ -1,6 +1,10 @@
 #include "engine/safetensors.h"
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstring>
+#include <stdexcept>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -86,6 +90,61 @@ SafeTensors load_safetensors(const std::string& path) {
     }
   }
   return st;
+}
+
+SafetensorsStream::SafetensorsStream(const std::string& path, const std::vector<Decl>& tensors,
+                                     const std::map<std::string, std::string>& metadata)
+    : path_(path), tmp_(path + ".tmp." + std::to_string(::getpid())) {
+  json header = json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  uint64_t offset = 0;
+  for (auto& t : tensors) {
+    if (t.dtype != "F32" && t.dtype != "I32") throw std::invalid_argument("SafetensorsStream: dtype " + t.dtype);
+    int64_t n = numel_of(t.shape);
+    uint64_t bytes = (uint64_t)n * 4;
+    header[t.name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
+    place_[t.name] = {offset, n};
+    offset += bytes;
+  }
+  std::string h = header.dump();
+  while (h.size() % 8) h += ' ';
+  FILE* f = std::fopen(tmp_.c_str(), "wb");
+  if (!f) throw FileError(path, "cannot open for writing");
+  file_ = f;
+  unsigned char len[8];
+  for (int i = 0; i < 8; ++i) len[i] = (unsigned char)((uint64_t)h.size() >> (8 * i));
+  data_start_ = 8 + h.size();
+  if (std::fwrite(len, 1, 8, f) != 8 || std::fwrite(h.data(), 1, h.size(), f) != h.size() ||
+      (offset > 0 && (std::fseek(f, (long)(data_start_ + offset - 1), SEEK_SET) != 0 || std::fputc(0, f) == EOF)))
+    throw FileError(path, "write failed (disk full?)");
+}
+
+SafetensorsStream::~SafetensorsStream() {
+  if (file_) {
+    std::fclose((FILE*)file_);
+    std::remove(tmp_.c_str());
+  }
+}
+
+void SafetensorsStream::write(const std::string& name, int64_t first, const void* data, int64_t count) {
+  auto it = place_.find(name);
+  if (it == place_.end() || first < 0 || count < 0 || first + count > it->second.second)
+    throw std::invalid_argument("SafetensorsStream: write outside tensor '" + name + "'");
+  FILE* f = (FILE*)file_;
+  if (std::fseek(f, (long)(data_start_ + it->second.first + (uint64_t)first * 4), SEEK_SET) != 0 ||
+      std::fwrite(data, 4, (size_t)count, f) != (size_t)count)
+    throw FileError(path_, "write failed (disk full?)");
+}
+
+void SafetensorsStream::finish() {
+  FILE* f = (FILE*)file_;
+  file_ = nullptr;
+  bool ok = std::fflush(f) == 0;
+  ok = std::fclose(f) == 0 && ok;
+  if (!ok || std::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    std::remove(tmp_.c_str());
+    throw FileError(path_, "cannot write file");
+  }
 }
 
 }  // namespace memsig

@@ -24,4 +24,28 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
 // Validates everything (sizes, offsets, dtypes, JSON) and throws FileError naming the problem.
 SafeTensors load_safetensors(const std::string& path);
 
+// A safetensors file too large to hold in memory, written in pieces: every tensor (F32 or I32) is
+// declared up front, so the header and each tensor's place are known; rows are then written at
+// their offsets in any order, into a temporary file renamed into place by finish() (a writer
+// destroyed without finish() removes it).
+class SafetensorsStream {
+ public:
+  struct Decl {
+    std::string name, dtype;  // "F32" | "I32"
+    std::vector<int64_t> shape;
+  };
+  SafetensorsStream(const std::string& path, const std::vector<Decl>& tensors,
+                    const std::map<std::string, std::string>& metadata);
+  ~SafetensorsStream();
+  // Writes `count` elements of tensor `name` starting at element `first` (4 bytes each).
+  void write(const std::string& name, int64_t first, const void* data, int64_t count);
+  void finish();
+
+ private:
+  std::string path_, tmp_;
+  void* file_ = nullptr;
+  uint64_t data_start_ = 0;
+  std::map<std::string, std::pair<uint64_t, int64_t>> place_;  // name -> byte offset in the data section, elements
+};
+
 }  // namespace memsig

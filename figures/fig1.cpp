@@ -5,10 +5,10 @@
 
 #include "engine/files.h"
 #include "figures/figures.h"
+#include "figures/signature_plots.h"
 #include "models/model_file.h"
-#include "models/trainer.h"
-#include "probe/plots.h"
-#include "probe/signature.h"
+#include "models/train_charlm.h"
+#include "probe/charlm_source.h"
 
 namespace memsig {
 
@@ -44,25 +44,26 @@ void figure_fig1(const FigureOptions& opt) {
                  model_path.c_str());
     train_charlm(corpus, t);
   }
-  auto model = load_model(model_path);
+  std::shared_ptr<const CharLM> model = load_model(model_path);
   EvalResult ev = evaluate(*model, corpus.test);
 
   SignatureOptions so;
-  so.states.max_delta = 10;
+  so.states.max_lag = 10;
   so.states.seed = opt.seed;
   so.max_train_positions = opt.max_train_positions;
   so.quiet = opt.quiet;
   so.probe.seed = opt.seed;
-  nlohmann::json sig = compute_signature(*model, corpus, so);
-  write_signature(sig, dir, "1x320 GRU, Tiny Shakespeare");
+  Signature sig = compute_signature(CharLMSource(model), corpus, so);
+  write_signature_files(sig, dir, "1x320 GRU, Tiny Shakespeare");
 
   // Columns a-z and '.', as in the paper.
   std::vector<int> cols;
   for (int s = symbol_of_char('a'); s <= symbol_of_char('z'); ++s) cols.push_back(s);
   cols.push_back(symbol_of_char('.'));
-  const auto& layer = sig["layers"][0];
+  const EntrySignature& layer = sig.trained.layers.at(0);
+  const ForwardAccuracy& forward = sig.trained.forward.value();
   const int left = 70;  // the same left margin in both panels lines their columns up
-  Canvas a = signature_heatmap(sig, layer, "Memory signature: recall of the input d steps back, from the GRU state h", cols,
+  Canvas a = signature_heatmap(layer, "Memory signature: recall of the input d steps back, from the GRU state h", cols,
                                left);
   Heatmap fwd;
   fwd.title = "Forward prediction: recall of the next symbol by the LM itself";
@@ -74,8 +75,7 @@ void figure_fig1(const FigureOptions& opt) {
   fwd.annotate = true;
   for (int s : cols) {
     fwd.cols.push_back(symbol_label(s));
-    auto& v = sig["forward"]["recall"][s];
-    fwd.values.push_back(v.is_number() ? v.get<double>() : NAN);
+    fwd.values.push_back(forward.recall[s]);
   }
   Canvas b = draw_heatmap(fwd);
   stack_panels({a, b}).save_png(opt.out_dir + "/fig1.png");
@@ -83,19 +83,17 @@ void figure_fig1(const FigureOptions& opt) {
   // The numbers: marginal accuracy by d, and memory vs predictability per symbol.
   std::printf("fig1: model %s, test bpc %.4f (perplexity %.3f)\n", model_path.c_str(), ev.bpc, ev.perplexity);
   std::printf("fig1: marginal recall by d (test, 95%% CI, chance):\n");
-  for (size_t i = 0; i < layer["delta"].size(); ++i)
-    std::printf("  d=%-2d %.3f [%.3f, %.3f]  chance %.3f\n", layer["delta"][i].get<int>(), layer["accuracy"][i].get<double>(),
-                layer["ci95"][i][0].get<double>(), layer["ci95"][i][1].get<double>(), layer["chance"][i].get<double>());
+  for (auto& r : layer.lags)
+    std::printf("  d=%-2d %.3f [%.3f, %.3f]  chance %.3f\n", r.lag, r.accuracy, r.ci_lo, r.ci_hi, r.chance);
   std::vector<double> memory, predict;
   for (int s : cols) {
     double sum = 0, n = 0;
-    for (auto& row : layer["recall"]) if (row[s].is_number()) { sum += row[s].get<double>(); n += 1; }
+    for (auto& r : layer.lags) if (!std::isnan(r.recall[s])) { sum += r.recall[s]; n += 1; }
     memory.push_back(n ? sum / n : NAN);
-    auto& v = sig["forward"]["recall"][s];
-    predict.push_back(v.is_number() ? v.get<double>() : NAN);
+    predict.push_back(forward.recall[s]);
   }
   std::printf("fig1: forward prediction accuracy %.3f; correlation over a-z and '.' between mean recall (d=1..10)"
-              " and forward recall: r = %.3f\n", sig["forward"]["accuracy"].get<double>(), correlation(memory, predict));
+              " and forward recall: r = %.3f\n", forward.accuracy, correlation(memory, predict));
   std::printf("fig1: wrote %s/fig1.png and %s/signature.json in %.0f s\n", opt.out_dir.c_str(), dir.c_str(),
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 }

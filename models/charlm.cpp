@@ -1,6 +1,7 @@
 #include "models/charlm.h"
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 namespace memsig {
 
@@ -39,16 +40,13 @@ std::vector<std::pair<std::string, Var>> CharLM::named_parameters() const {
   return out;
 }
 
-std::vector<Var> CharLM::parameters() const {
-  std::vector<Var> ps;
-  for (auto& [name, p] : named_parameters()) ps.push_back(p);
-  return ps;
-}
-
-int64_t CharLM::parameter_count() const {
-  int64_t n = 0;
-  for (auto& p : parameters()) n += p->value.numel();
-  return n;
+std::map<std::string, std::string> CharLM::file_metadata() const {
+  return {{"format", "memsig-charlm"},
+          {"cell", cell_name(cfg.cell)},
+          {"layers", std::to_string(cfg.layers)},
+          {"hidden", std::to_string(cfg.hidden)},
+          {"embed", std::to_string(cfg.embed)},
+          {"symbols", nlohmann::json(symbol_names()).dump()}};
 }
 
 LMForward CharLM::forward(const std::vector<int32_t>& inputs, int T, int B, Rng* dropout_rng,
@@ -56,9 +54,11 @@ LMForward CharLM::forward(const std::vector<int32_t>& inputs, int T, int B, Rng*
   LMForward out;
   Var x = embedding(embed, inputs);  // [T*B, E]
   for (int l = 0; l < cfg.layers; ++l) {
-    RnnLayerOut layer = rnn_layer(*backend, cfg.cell, x, rnn[l], T, B, h0.empty() ? nullptr : h0[l],
-                                  c0.empty() ? nullptr : c0[l]);
-    out.tapes.push_back(layer.tape);
+    RnnOptions ro;
+    ro.h0 = h0.empty() ? nullptr : h0[l];
+    ro.c0 = c0.empty() ? nullptr : c0[l];
+    RnnLayerOut layer = rnn_layer(*backend, cfg.cell, x, rnn[l], T, B, ro);
+    out.states.push_back(layer.states);
     x = dropout_rng ? dropout(layer.h, cfg.dropout, *dropout_rng) : layer.h;
   }
   out.logits = linear(x, proj_w, proj_b);
@@ -70,15 +70,25 @@ Var CharLM::loss(const Batch& batch, Rng* dropout_rng, XentStats* stats) const {
   return softmax_xent(f.logits, batch.targets, batch.mask, stats);
 }
 
-EvalResult evaluate(const CharLM& model, const std::vector<Segment>& segs, int batch_size) {
+std::string CharLM::describe() const {
+  return std::string(cell_name(cfg.cell)) + " " + std::to_string(cfg.layers) + "x" + std::to_string(cfg.hidden);
+}
+
+void CharLM::score(const Batch& batch, TargetScores& out) const {
   NoGrad no_grad;
-  XentStats stats;
-  for (auto& idx : length_buckets(segs, batch_size)) model.loss(make_batch(segs, idx), nullptr, &stats);
-  EvalResult r;
-  r.targets = (int64_t)stats.count;
-  r.bpc = stats.count > 0 ? stats.nats / stats.count / std::log(2.0) : 0.0;
-  r.perplexity = std::pow(2.0, r.bpc);
-  return r;
+  LMForward f = forward(batch.inputs, batch.T, batch.B, nullptr);
+  const int64_t V = cfg.vocab;
+  std::vector<float> logp(V);
+  for (size_t r = 0; r < batch.targets.size(); ++r) {
+    if (batch.mask[r] == 0.0f) continue;
+    const float* z = f.logits->value.ptr() + r * V;
+    log_softmax_rows(z, 1, V, logp.data());
+    int best = 0;  // argmax of the logits, the first of equals
+    for (int j = 1; j < V; ++j) if (z[j] > z[best]) best = j;
+    out.target.push_back(batch.targets[r]);
+    out.logp.push_back(logp[batch.targets[r]]);
+    out.argmax.push_back(best);
+  }
 }
 
 }  // namespace memsig

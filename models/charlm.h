@@ -13,6 +13,8 @@
 #include "corpora/batches.h"
 #include "engine/ops.h"
 #include "engine/rnn.h"
+#include "models/lm.h"
+#include "models/trainable.h"
 
 namespace memsig {
 
@@ -26,11 +28,11 @@ struct CharLMConfig {
 };
 
 struct LMForward {
-  Var logits;                                    // [T*B, vocab]
-  std::vector<std::shared_ptr<RnnTape>> tapes;   // one per layer: every step's h (and c)
+  Var logits;                                             // [T*B, vocab]
+  std::vector<std::shared_ptr<const RnnStates>> states;   // one per layer: every step's h (and c)
 };
 
-class CharLM {
+class CharLM : public LanguageModel, public Trainable {
  public:
   // PyTorch's default initialisation: embed ~ N(0,1); rnn and proj ~ U(-1/sqrt(fan), 1/sqrt(fan)).
   CharLM(const CharLMConfig& cfg, Rng& rng);
@@ -41,22 +43,19 @@ class CharLM {
   Var proj_w, proj_b;        // [vocab, H], [vocab]
   RnnBackend* backend;       // where the recurrent loops run (CPU unless told otherwise)
 
-  std::vector<std::pair<std::string, Var>> named_parameters() const;
-  std::vector<Var> parameters() const;
-  int64_t parameter_count() const;
+  // Trainable: PyTorch's state_dict names; the model-file metadata (models/model_file.h).
+  std::vector<std::pair<std::string, Var>> named_parameters() const override;
+  std::map<std::string, std::string> file_metadata() const override;
 
   // Inputs [T*B] time-major; dropout_rng null = no dropout. h0/c0: per layer [B,H] or empty.
   LMForward forward(const std::vector<int32_t>& inputs, int T, int B, Rng* dropout_rng,
                     const std::vector<const float*>& h0 = {}, const std::vector<const float*>& c0 = {}) const;
   // Mean cross-entropy (nats) over the batch's real targets.
   Var loss(const Batch& batch, Rng* dropout_rng, XentStats* stats = nullptr) const;
-};
 
-// Bits per character under the protocol (zero state per segment, targets c1..cn </s>).
-struct EvalResult {
-  double bpc = 0, perplexity = 0;
-  int64_t targets = 0;
+  // LanguageModel: "gru 1x320"; the scores of a batch (no graph).
+  std::string describe() const override;
+  void score(const Batch& batch, TargetScores& out) const override;
 };
-EvalResult evaluate(const CharLM& model, const std::vector<Segment>& segs, int batch_size = 64);
 
 }  // namespace memsig

@@ -6,25 +6,6 @@
 
 namespace memsig {
 
-std::map<std::string, std::string> model_metadata(const CharLMConfig& cfg) {
-  return {{"format", "memsig-charlm"},
-          {"cell", cell_name(cfg.cell)},
-          {"layers", std::to_string(cfg.layers)},
-          {"hidden", std::to_string(cfg.hidden)},
-          {"embed", std::to_string(cfg.embed)},
-          {"symbols", nlohmann::json(symbol_names()).dump()}};
-}
-
-void save_model(const std::string& path, const CharLM& model, const std::map<std::string, std::string>& extra_metadata,
-                const std::vector<std::pair<std::string, const Tensor*>>& extra_tensors) {
-  std::vector<std::pair<std::string, const Tensor*>> tensors;
-  for (auto& [name, p] : model.named_parameters()) tensors.push_back({name, &p->value});
-  tensors.insert(tensors.end(), extra_tensors.begin(), extra_tensors.end());
-  auto meta = model_metadata(model.cfg);
-  for (auto& [k, v] : extra_metadata) meta[k] = v;
-  save_safetensors(path, tensors, meta);
-}
-
 static int meta_int(const std::string& path, const SafeTensors& st, const std::string& key) {
   auto it = st.metadata.find(key);
   if (it == st.metadata.end()) throw FileError(path, "metadata has no '" + key + "'");
@@ -44,9 +25,12 @@ std::unique_ptr<CharLM> model_from(const std::string& path, const SafeTensors& s
     throw FileError(path, "not a memsig char LM (metadata format must be 'memsig-charlm')");
   CharLMConfig cfg;
   auto cell = st.metadata.find("cell");
-  if (cell == st.metadata.end() || (cell->second != "lstm" && cell->second != "gru"))
-    throw FileError(path, "metadata 'cell' must be lstm or gru");
-  cfg.cell = parse_cell(cell->second);
+  if (cell == st.metadata.end()) throw FileError(path, "metadata has no 'cell'");
+  try {
+    cfg.cell = parse_cell(cell->second);
+  } catch (const std::invalid_argument& e) {
+    throw FileError(path, std::string("metadata 'cell': ") + e.what());
+  }
   cfg.layers = meta_int(path, st, "layers");
   cfg.hidden = meta_int(path, st, "hidden");
   cfg.embed = meta_int(path, st, "embed");

@@ -15,10 +15,7 @@
 
 namespace memsig {
 
-std::map<std::string, std::string> model_metadata(const CharLMConfig& cfg);
-void save_model(const std::string& path, const CharLM& model,
-                const std::map<std::string, std::string>& extra_metadata = {},
-                const std::vector<std::pair<std::string, const Tensor*>>& extra_tensors = {});
+// save: save_trainable(path, model) (models/trainable.h) writes exactly this contract.
 std::unique_ptr<CharLM> model_from(const std::string& path, const SafeTensors& st);
 std::unique_ptr<CharLM> load_model(const std::string& path);  // FileError naming the problem
 

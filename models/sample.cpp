@@ -18,9 +18,9 @@ std::string sample_text(const CharLM& model, Rng& rng, const std::string& prime,
     int T = (int)feed.size();
     LMForward f = model.forward(feed, T, 1, nullptr, h0, c0);
     for (int l = 0; l < L; ++l) {
-      const RnnTape& tp = *f.tapes[l];
-      std::copy(tp.h_at(T - 1), tp.h_at(T - 1) + H, h[l].begin());
-      if (model.cfg.cell == Cell::LSTM) std::copy(tp.c_at(T - 1), tp.c_at(T - 1) + H, c[l].begin());
+      const RnnStates& st = *f.states[l];
+      std::copy(st.h_at(T - 1), st.h_at(T - 1) + H, h[l].begin());
+      if (has_cell_state(model.cfg.cell)) std::copy(st.c_at(T - 1), st.c_at(T - 1) + H, c[l].begin());
     }
     std::vector<float> z(f.logits->value.ptr() + (size_t)(T - 1) * V, f.logits->value.ptr() + (size_t)T * V);
     for (auto& v : z) v /= std::max(temperature, 1e-3f);

@@ -1,18 +1,25 @@
-// trainer.h — training a CharLM: bucketed mini-batches, Adam (or SGD) with gradient clipping,
-// a progress line (chars/s, loss, ETA), validation each epoch (or every N steps), the best model
-// kept at `out`, and an atomic checkpoint at `out`.ckpt that --resume continues from exactly.
+// trainer.h — the training loop every model kind shares: epochs of shuffled mini-batches, one
+// train_step each (forward, loss, backward, clip, update), a progress line (targets/s, loss in bits,
+// ETA), validation at each epoch's end (and every N steps), the best model on validation kept at
+// `out`, an atomic checkpoint at `out`.ckpt every minute that --resume continues from exactly, a
+// learning curve, a time budget, and a guard that stops on a non-finite loss or gradient or a
+// diverged model, keeping the last good checkpoint.
+//
+// A model kind plugs in through a TrainTask: its parameters, how many batches an epoch has,
+// the loss of batch i, and its validation bits per target.
 #pragma once
+#include <cstdint>
 #include <string>
 
-#include "corpora/corpus.h"
-#include "models/charlm.h"
+#include "engine/ops.h"
+#include "engine/rng.h"
+#include "models/checkpoint.h"
+#include "models/trainable.h"
 
 namespace memsig {
 
-struct TrainOptions {
-  CharLMConfig model;
+struct LoopOptions {
   int epochs = 10;
-  int batch = 64;
   float lr = 2e-3f;
   std::string optimizer = "adam";  // adam | sgd
   float momentum = 0.9f;
@@ -20,12 +27,27 @@ struct TrainOptions {
   uint64_t seed = 1;
   std::string out = "model.safetensors";
   bool resume = false;
-  double max_minutes = 0;     // stop after this much wall time (0 = no limit)
-  int eval_every = 0;         // validate every N steps as well as at each epoch's end (0 = epochs only)
-  std::string log_csv;        // learning curve: seconds, epoch, step, chars, train_bpc, valid_bpc, valid_ppl
+  bool allow_lr_change = false;    // a resumed run may change --lr
+  double max_minutes = 0;          // stop after this much training time (0 = no limit)
+  int eval_every = 0;              // validate every N steps as well as at each epoch's end (0 = epochs only)
+  std::string log_csv;             // learning curve: seconds, epoch, step, chars, train_bpc, valid_bpc, valid_ppl
   double progress_seconds = 10;
   int checkpoint_seconds = 60;
   bool quiet = false;
+};
+
+class TrainTask {
+ public:
+  virtual ~TrainTask() = default;
+  virtual Trainable& model() = 0;
+  virtual int batches_per_epoch() const = 0;
+  virtual int64_t targets_per_epoch() const = 0;
+  // Mean loss (nats per target) of batch `index` (0 .. batches_per_epoch-1), adding to `stats`.
+  virtual Var batch_loss(int index, Rng& dropout_rng, XentStats& stats) = 0;
+  virtual double validate() = 0;  // bits per target on the validation split
+  // What a resumed run must share with the one that wrote the checkpoint (data, batch, model
+  // options not in its file metadata); the loop adds its own (seed, optimizer, lr, clip).
+  virtual RunSettings run_settings() const = 0;
 };
 
 struct TrainResult {
@@ -35,6 +57,6 @@ struct TrainResult {
   int epochs_done = 0;
 };
 
-TrainResult train_charlm(const Corpus& corpus, const TrainOptions& opt);
+TrainResult train_loop(TrainTask& task, const LoopOptions& opt);
 
 }  // namespace memsig

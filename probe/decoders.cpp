@@ -5,7 +5,9 @@
 #include <cmath>
 #include <cstdio>
 #include <random>
+#include <stdexcept>
 
+#include "engine/ops.h"
 #include "engine/optim.h"
 
 namespace memsig {
@@ -135,7 +137,7 @@ std::vector<std::vector<int8_t>> predict(const Bank& bank, const Standardizer& z
 double accuracy_at(const StateSet& set, int lag, const std::vector<int8_t>& pred) {
   int64_t hit = 0, n = 0;
   for (int64_t i = 0; i < set.n; ++i) {
-    int32_t t = set.lag(i, lag);
+    int32_t t = set.target(i, lag);
     if (t < 0) continue;
     ++n;
     hit += pred[i] == t;
@@ -172,7 +174,7 @@ Trained train_bank(Bank& bank, const Standardizer& z, const StateSet& train, con
         targets[d].resize(count);
         masks[d].resize(count);
         for (int64_t r = 0; r < count; ++r) {
-          int32_t t = train.lag(rows[r], bank.lags[d]);
+          int32_t t = train.target(rows[r], bank.lags[d]);
           targets[d][r] = t < 0 ? 0 : t;
           masks[d][r] = t < 0 ? 0.0f : 1.0f;
         }
@@ -180,9 +182,11 @@ Trained train_bank(Bank& bank, const Standardizer& z, const StateSet& train, con
       auto logits = bank.forward(x, keep, &rng);
       Var loss = softmax_xent(logits[0], targets[0], masks[0]);
       for (size_t d = 1; d < L; ++d) loss = add(loss, softmax_xent(logits[d], targets[d], masks[d]));
-      zero_grad(adam.params());
-      backward(loss);
-      adam.step();
+      try {
+        train_step(adam, loss, 0.0f);
+      } catch (const NonFinite& e) {
+        throw std::runtime_error(std::string("probe: decoder training went non-finite (") + e.what() + ")");
+      }
     }
     auto pred = predict(bank, z, valid, entry);
     bool improved = false;
@@ -208,31 +212,47 @@ Trained train_bank(Bank& bank, const Standardizer& z, const StateSet& train, con
   return tr;
 }
 
-std::vector<int> all_lags(int D) {
+std::vector<int> all_lags(int L) {
   std::vector<int> lags;
-  for (int d = 1; d <= D; ++d) lags.push_back(d);
+  for (int d = 1; d <= L; ++d) lags.push_back(d);
   return lags;
+}
+
+void check(const ProbeOptions& o) {
+  auto bad = [](const std::string& what) { throw std::invalid_argument(what); };
+  if (o.hidden < 1) bad("--decoder-hidden must be at least 1");
+  if (o.depth < 1) bad("--decoder-depth must be at least 1");
+  if (!(o.keep_prob > 0 && o.keep_prob <= 1)) bad("--keep-prob must be in (0, 1]");
+  if (!(o.lr > 0 && std::isfinite(o.lr))) bad("the decoder learning rate must be a positive number");
+  if (o.batch < 1) bad("the decoder batch must be at least 1");
+  if (o.max_epochs < 1) bad("--epochs must be at least 1");
+  if (o.patience < 1) bad("--patience must be at least 1 (epochs without improvement before stopping)");
+  if (o.bootstrap < 0) bad("the bootstrap count must not be negative");
 }
 
 }  // namespace
 
 std::vector<LagResult> probe_layer(const StateSet& train, const StateSet& valid, const StateSet& test, size_t entry,
                                    const ProbeOptions& opt) {
-  const int D = train.D, w = train.width[entry];
+  check(opt);
+  const int L = train.max_lag, w = train.width[entry];
+  // Seeds follow the source's entry, not its place in this run: a layer's result does not depend
+  // on which other layers are probed with it.
+  const uint64_t key = (uint64_t)train.entries[entry];
   Standardizer z(train.states[entry], train.n, w);
-  Rng rng(opt.seed * 31 + entry);
+  Rng rng(opt.seed * 31 + key);
   std::vector<float> keeps;
   if (opt.sweep_dropout) keeps = {0.5f, 0.6f, 0.7f, 0.8f, 0.9f, 1.0f};
   else keeps = {opt.keep_prob};
 
-  Bank bank(all_lags(D), w, opt.hidden, opt.depth, rng);
-  std::vector<LagResult> res(D);
-  std::vector<std::vector<float>> chosen(D);
+  Bank bank(all_lags(L), w, opt.hidden, opt.depth, rng);
+  std::vector<LagResult> res(L);
+  std::vector<std::vector<float>> chosen(L);
   for (float keep : keeps) {
-    Rng init(opt.seed * 131 + entry);
-    Bank b(all_lags(D), w, opt.hidden, opt.depth, init);
+    Rng init(opt.seed * 131 + key);
+    Bank b(all_lags(L), w, opt.hidden, opt.depth, init);
     Trained tr = train_bank(b, z, train, valid, entry, keep, opt, rng);
-    for (int d = 0; d < D; ++d) {
+    for (int d = 0; d < L; ++d) {
       if (tr.best_valid[d] > res[d].valid_accuracy || chosen[d].empty()) {
         res[d].valid_accuracy = tr.best_valid[d];
         res[d].keep_prob = keep;
@@ -241,26 +261,26 @@ std::vector<LagResult> probe_layer(const StateSet& train, const StateSet& valid,
       }
     }
     if (!opt.quiet)
-      std::fprintf(stderr, "  probe keep %.1f: valid accuracy d=1 %.3f ... d=%d %.3f\n", keep, tr.best_valid[0], D,
-                   tr.best_valid[D - 1]);
+      std::fprintf(stderr, "  probe keep %.1f: valid accuracy d=1 %.3f ... d=%d %.3f\n", keep, tr.best_valid[0], L,
+                   tr.best_valid[L - 1]);
   }
-  for (int d = 0; d < D; ++d) bank.restore(d, chosen[d]);
+  for (int d = 0; d < L; ++d) bank.restore(d, chosen[d]);
 
   // Test metrics.
   auto pred = predict(bank, z, test, entry);
   std::vector<int64_t> train_freq(V, 0);
   std::mt19937_64 boot(opt.seed);
-  for (int d = 0; d < D; ++d) {
+  for (int d = 0; d < L; ++d) {
     LagResult& r = res[d];
-    r.d = d + 1;
+    r.lag = d + 1;
     std::fill(train_freq.begin(), train_freq.end(), 0);
-    for (int64_t i = 0; i < train.n; ++i) if (int32_t t = train.lag(i, r.d); t >= 0) train_freq[t]++;
+    for (int64_t i = 0; i < train.n; ++i) if (int32_t t = train.target(i, r.lag); t >= 0) train_freq[t]++;
     int majority = (int)(std::max_element(train_freq.begin(), train_freq.end()) - train_freq.begin());
     r.count.assign(V, 0);
     r.confusion.assign((size_t)V * V, 0);
     int64_t hit = 0, majority_hit = 0;
     for (int64_t i = 0; i < test.n; ++i) {
-      int32_t t = test.lag(i, r.d);
+      int32_t t = test.target(i, r.lag);
       if (t < 0) continue;
       r.n++;
       r.count[t]++;
@@ -288,13 +308,15 @@ std::vector<LagResult> probe_layer(const StateSet& train, const StateSet& valid,
 
 std::vector<double> probe_layer_one_by_one(const StateSet& train, const StateSet& valid, size_t entry,
                                            const ProbeOptions& opt, int only_lag) {
+  check(opt);
   const int w = train.width[entry];
+  const uint64_t key = (uint64_t)train.entries[entry];
   Standardizer z(train.states[entry], train.n, w);
-  Rng rng(opt.seed * 31 + entry);
+  Rng rng(opt.seed * 31 + key);
   std::vector<double> out;
-  for (int d = 1; d <= train.D; ++d) {
+  for (int d = 1; d <= train.max_lag; ++d) {
     if (only_lag > 0 && d != only_lag) continue;
-    Rng init(opt.seed * 131 + entry + d);
+    Rng init(opt.seed * 131 + key + d);
     Bank b({d}, w, opt.hidden, opt.depth, init);
     out.push_back(train_bank(b, z, train, valid, entry, opt.keep_prob, opt, rng).best_valid[0]);
   }

@@ -1,7 +1,7 @@
-// decoders.h — the memory probe: for one layer, D small ReLU MLPs, the d-th predicting the input
-// x_{t-d} from the frozen state s_t:
+// decoders.h — the memory probe: for one layer, L small ReLU MLPs, the d-th predicting the input
+// x_{t-d} (the symbol d positions back) from the frozen state s_t:
 //     a_d = relu(W1_d s + b1_d)   [more hidden layers: a = relu(W a + b)]   logits_d = W2_d a_d + b2_d
-// All D decoders read the same s, so their first layers are stacked into one matrix W1 [D*K, H]:
+// All L decoders read the same s, so their first layers are stacked into one matrix W1 [L*K, H]:
 // one GEMM per mini-batch computes every decoder's first layer, and one backward GEMM every
 // dW1. The loss is the sum over d of the masked cross-entropies (targets before the segment start
 // are masked out). States are standardised with the training split's mean and deviation.
@@ -33,7 +33,7 @@ struct ProbeOptions {
 };
 
 struct LagResult {
-  int d = 0;
+  int lag = 0;
   double accuracy = 0, ci_lo = 0, ci_hi = 0, chance = 0;
   int64_t n = 0;                        // test positions with a target at this lag
   std::vector<double> recall;           // [34], NaN where count is 0
@@ -44,11 +44,11 @@ struct LagResult {
   int epochs = 0;                       // epochs until the best valid accuracy
 };
 
-// Trains the D decoders of one state set entry (a layer) jointly and reports on test.
+// Trains the L decoders (lags 1..L) of one state set entry (a layer) jointly and reports on test.
 std::vector<LagResult> probe_layer(const StateSet& train, const StateSet& valid, const StateSet& test, size_t entry,
                                    const ProbeOptions& opt);
 
-// The same decoders trained one after another (D separate banks of one), or only lag `only_lag`:
+// The same decoders trained one after another (L separate banks of one), or only lag `only_lag`:
 // the reference the joint probe is measured against in `make bench`. Returns valid accuracies.
 std::vector<double> probe_layer_one_by_one(const StateSet& train, const StateSet& valid, size_t entry,
                                            const ProbeOptions& opt, int only_lag = 0);

@@ -2,13 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <functional>
 #include <cmath>
 #include <cstdio>
-#include <sstream>
+#include <functional>
+#include <set>
 
 #include "engine/files.h"
-#include "probe/plots.h"
 
 namespace memsig {
 
@@ -16,10 +15,187 @@ using json = nlohmann::json;
 
 namespace {
 
-json layer_json(int layer, const std::string& state, const std::vector<LagResult>& lags) {
-  json j = {{"layer", layer}, {"state", state}};
-  for (auto& r : lags) {
-    j["delta"].push_back(r.d);
+constexpr int V = kNumSymbols;
+
+// Probes the requested entries of one source (the trained model, or its control). `done` holds
+// entries finished earlier (from a checkpoint); each newly finished one is appended and `save` called.
+std::vector<EntrySignature> probe_source(const StateSource& source, const Corpus& corpus, const SignatureOptions& opt,
+                                         const char* what, std::vector<EntrySignature> done,
+                                         const std::function<void(const std::vector<EntrySignature>&)>& save) {
+  StateOptions so = opt.states;
+  if (so.entries.empty()) for (size_t e = 0; e < source.entries().size(); ++e) so.entries.push_back((int)e);
+  std::vector<int> todo;
+  for (int e : so.entries) {
+    bool finished = false;
+    for (auto& d : done) finished = finished || d.layer == e + 1;
+    if (!finished) todo.push_back(e);
+  }
+  if (!done.empty() && !opt.quiet)
+    std::fprintf(stderr, "%s: %zu layer(s) taken from the checkpoint %s\n", what, done.size(), opt.checkpoint.c_str());
+  if (!todo.empty()) {
+    so.entries = todo;
+    auto t0 = std::chrono::steady_clock::now();
+    so.max_positions = opt.max_train_positions;
+    StateSet train = extract_states(source, corpus.train, so);
+    so.max_positions = opt.max_eval_positions;
+    so.seed += 1;
+    StateSet valid = extract_states(source, corpus.valid, so);
+    so.seed += 1;
+    StateSet test = extract_states(source, corpus.test, so);
+    double t_extract = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!opt.quiet)
+      std::fprintf(stderr, "%s: states of %lld/%lld/%lld positions (train/valid/test) in %.1f s\n", what,
+                   (long long)train.n, (long long)valid.n, (long long)test.n, t_extract);
+    const int64_t kMinTrain = 100, kMinEval = 20;
+    if (train.n < kMinTrain || valid.n < kMinEval || test.n < kMinEval)
+      throw std::invalid_argument("too few positions to probe: " + std::to_string(train.n) + "/" + std::to_string(valid.n) +
+                                  "/" + std::to_string(test.n) + " (train/valid/test; need at least " +
+                                  std::to_string(kMinTrain) + "/" + std::to_string(kMinEval) + "/" + std::to_string(kMinEval) +
+                                  "): more text, or a larger --max-positions");
+    for (size_t e = 0; e < train.entries.size(); ++e) {
+      auto t1 = std::chrono::steady_clock::now();
+      if (!opt.quiet) std::fprintf(stderr, "%s %s: training %d decoders\n", what, train.names[e].c_str(), train.max_lag);
+      EntrySignature es;
+      es.layer = train.entries[e] + 1;
+      es.name = train.names[e];
+      es.state = source.state_kind();
+      es.lags = probe_layer(train, valid, test, e, opt.probe);
+      if (!opt.quiet) {
+        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+        std::fprintf(stderr, "%s %s (%s, %.1f s): test accuracy by lag:", what, es.name.c_str(), es.state.c_str(), secs);
+        for (auto& r : es.lags) std::fprintf(stderr, " %.3f", r.accuracy);
+        std::fprintf(stderr, "\n");
+      }
+      done.push_back(std::move(es));
+      save(done);
+    }
+  }
+  std::sort(done.begin(), done.end(), [](const EntrySignature& a, const EntrySignature& b) { return a.layer < b.layer; });
+  return done;
+}
+
+json forward_json(const ForwardAccuracy& f) { return {{"recall", f.recall}, {"count", f.count}, {"accuracy", f.accuracy}}; }
+
+// --- reading, with every field checked --------------------------------------------------------
+
+[[noreturn]] void bad(const std::string& path, const std::string& where, const std::string& what) {
+  throw FileError(path, where + what);
+}
+
+const json& field(const json& j, const char* key, const std::string& path, const std::string& where) {
+  if (!j.is_object() || !j.contains(key)) bad(path, where, std::string("lacks '") + key + "'");
+  return j[key];
+}
+
+// An array of n numbers (null allowed where `nullable`, read as NaN).
+std::vector<double> numbers(const json& a, size_t n, bool nullable, const std::string& path, const std::string& what) {
+  if (!a.is_array() || a.size() != n) bad(path, what, " must be an array of " + std::to_string(n) + " numbers");
+  std::vector<double> out;
+  for (auto& v : a) {
+    if (v.is_number()) out.push_back(v.get<double>());
+    else if (v.is_null() && nullable) out.push_back(NAN);
+    else bad(path, what, " holds a non-number");
+  }
+  return out;
+}
+
+std::vector<int64_t> counts(const json& a, size_t n, const std::string& path, const std::string& what) {
+  if (!a.is_array() || a.size() != n) bad(path, what, " must be an array of " + std::to_string(n) + " counts");
+  std::vector<int64_t> out;
+  for (auto& v : a) {
+    if (!v.is_number_integer() || v.get<int64_t>() < 0) bad(path, what, " holds something that is not a count");
+    out.push_back(v.get<int64_t>());
+  }
+  return out;
+}
+
+std::optional<ForwardAccuracy> forward_from_json(const json& j, const std::string& path, const std::string& where) {
+  if (!j.contains("forward") || j["forward"].is_null()) return std::nullopt;
+  const json& f = j["forward"];
+  ForwardAccuracy fa;
+  fa.recall = numbers(field(f, "recall", path, where + "forward "), V, true, path, where + "forward 'recall'");
+  fa.count = counts(field(f, "count", path, where + "forward "), V, path, where + "forward 'count'");
+  const json& acc = field(f, "accuracy", path, where + "forward ");
+  if (!acc.is_number()) bad(path, where, "forward 'accuracy' is not a number");
+  fa.accuracy = acc.get<double>();
+  return fa;
+}
+
+ProbedModel probed_from_json(const json& j, const std::string& path, const std::string& where) {
+  ProbedModel pm;
+  const json& layers = field(j, "layers", path, where);
+  if (!layers.is_array() || layers.empty()) bad(path, where, "'layers' must be a non-empty array");
+  for (size_t i = 0; i < layers.size(); ++i)
+    pm.layers.push_back(entry_from_json(layers[i], path, where + "layer entry " + std::to_string(i + 1) + ": "));
+  pm.forward = forward_from_json(j, path, where);
+  return pm;
+}
+
+}  // namespace
+
+Signature compute_signature(const StateSource& source, const Corpus& corpus, const SignatureOptions& opt) {
+  const ProbeOptions& p = opt.probe;
+  json settings = {{"corpus", corpus.name}, {"model", source.describe()}, {"model_identity", source.identity()},
+                   {"max_lag", opt.states.max_lag}, {"state", source.state_kind()},
+                   {"max_train_positions", opt.max_train_positions}, {"max_eval_positions", opt.max_eval_positions},
+                   {"decoder_hidden", p.hidden}, {"decoder_depth", p.depth}, {"keep_prob", p.keep_prob},
+                   {"sweep_dropout", p.sweep_dropout}, {"lr", p.lr}, {"batch", p.batch}, {"max_epochs", p.max_epochs},
+                   {"patience", p.patience}, {"bootstrap", p.bootstrap}, {"seed", opt.states.seed}, {"control", opt.control},
+                   {"targets", "the symbol d positions before the current one; <s> and positions before the segment start are skipped"},
+                   {"split", "decoders trained on train, selected on valid, reported on test"}};
+  // Layers finished by an earlier, stopped run with the same settings and model.
+  std::vector<EntrySignature> trained_done, control_done;
+  if (!opt.checkpoint.empty() && file_exists(opt.checkpoint)) {
+    json old;
+    try {
+      old = json::parse(read_file(opt.checkpoint));
+    } catch (const json::exception& e) {
+      throw FileError(opt.checkpoint, std::string("not valid JSON: ") + e.what());
+    }
+    if (old.is_object() && old.value("settings", json()) == settings) {
+      for (const char* group : {"trained", "control"}) {
+        const json& g = field(old, group, opt.checkpoint, "");
+        if (!g.is_array()) bad(opt.checkpoint, "", std::string("'") + group + "' is not an array");
+        for (size_t i = 0; i < g.size(); ++i)
+          (std::string(group) == "trained" ? trained_done : control_done)
+              .push_back(entry_from_json(g[i], opt.checkpoint, std::string(group) + " entry " + std::to_string(i + 1) + ": "));
+      }
+    } else if (!opt.quiet) {
+      std::fprintf(stderr, "%s: written for other settings or another model; starting afresh\n", opt.checkpoint.c_str());
+    }
+  }
+  json ckpt = {{"settings", settings}, {"trained", json::array()}, {"control", json::array()}};
+  for (auto& e : trained_done) ckpt["trained"].push_back(to_json(e));
+  for (auto& e : control_done) ckpt["control"].push_back(to_json(e));
+  auto saver = [&](const char* group) {
+    return [&, group](const std::vector<EntrySignature>& layers) {
+      if (opt.checkpoint.empty()) return;
+      ckpt[group] = json::array();
+      for (auto& e : layers) ckpt[group].push_back(to_json(e));
+      write_text_atomically(opt.checkpoint, ckpt.dump());
+    };
+  };
+  Signature sig;
+  sig.trained.layers = probe_source(source, corpus, opt, "trained", trained_done, saver("trained"));
+  if (const LanguageModel* lm = source.language_model()) sig.trained.forward = forward_accuracy(*lm, corpus.test);
+  if (opt.control) {
+    auto untrained = source.untrained_control(opt.states.seed + 1000);
+    if (!untrained) throw std::invalid_argument(source.describe() + " has no untrained control");
+    ProbedModel c;
+    if (const LanguageModel* lm = untrained->language_model()) c.forward = forward_accuracy(*lm, corpus.test);
+    c.layers = probe_source(*untrained, corpus, opt, "untrained control", control_done, saver("control"));
+    sig.control = c;
+  }
+  sig.settings = settings;
+  return sig;
+}
+
+json to_json(const EntrySignature& e) {
+  json j = {{"layer", e.layer}, {"name", e.name}, {"state", e.state}};
+  for (const char* k : {"lag", "accuracy", "ci95", "chance", "n", "recall", "count", "confusion", "keep_prob", "valid_accuracy"})
+    j[k] = json::array();
+  for (auto& r : e.lags) {
+    j["lag"].push_back(r.lag);
     j["accuracy"].push_back(r.accuracy);
     j["ci95"].push_back({r.ci_lo, r.ci_hi});
     j["chance"].push_back(r.chance);
@@ -33,276 +209,158 @@ json layer_json(int layer, const std::string& state, const std::vector<LagResult
   return j;
 }
 
-// Probes the requested layers of one model (the trained one, or the control). `done` holds layers
-// finished earlier (from a checkpoint); each newly finished layer is appended and `save` called.
-json probe_model(const CharLM& model, const Corpus& corpus, const SignatureOptions& opt, const char* what, json done,
-                 const std::function<void(const json&)>& save) {
-  std::string kind = opt.states.state.empty() ? default_state_kind(model.cfg.cell) : opt.states.state;
-  StateOptions so = opt.states;
-  if (so.layers.empty()) for (int l = 0; l < model.cfg.layers; ++l) so.layers.push_back(l);
-  std::vector<int> todo;
-  for (int l : so.layers) {
-    bool finished = false;
-    for (auto& d : done) finished = finished || d["layer"].get<int>() == l + 1;
-    if (!finished) todo.push_back(l);
-  }
-  if (!done.empty() && !opt.quiet)
-    std::fprintf(stderr, "%s: %zu layer(s) taken from the checkpoint %s\n", what, done.size(), opt.checkpoint.c_str());
-  if (todo.empty()) return done;
-  so.layers = todo;
-  auto t0 = std::chrono::steady_clock::now();
-  so.max_positions = opt.max_train_positions;
-  StateSet train = extract_states(model, corpus.train, so);
-  so.max_positions = opt.max_eval_positions;
-  so.seed += 1;
-  StateSet valid = extract_states(model, corpus.valid, so);
-  so.seed += 1;
-  StateSet test = extract_states(model, corpus.test, so);
-  double t_extract = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (!opt.quiet)
-    std::fprintf(stderr, "%s: states of %lld/%lld/%lld positions (train/valid/test) in %.1f s\n", what,
-                 (long long)train.n, (long long)valid.n, (long long)test.n, t_extract);
-  for (size_t e = 0; e < train.layers.size(); ++e) {
-    auto t1 = std::chrono::steady_clock::now();
-    if (!opt.quiet) std::fprintf(stderr, "%s layer %d: training %d decoders\n", what, train.layers[e] + 1, train.D);
-    auto res = probe_layer(train, valid, test, e, opt.probe);
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
-    if (!opt.quiet) {
-      std::fprintf(stderr, "%s layer %d (%s, %.1f s): test accuracy by d:", what, train.layers[e] + 1, kind.c_str(), secs);
-      for (auto& r : res) std::fprintf(stderr, " %.3f", r.accuracy);
-      std::fprintf(stderr, "\n");
-    }
-    done.push_back(layer_json(train.layers[e] + 1, kind, res));
-    save(done);
-  }
-  std::sort(done.begin(), done.end(), [](const json& a, const json& b) { return a["layer"] < b["layer"]; });
-  return done;
-}
-
-std::string fmt(double v) {
-  if (std::isnan(v)) return "";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4f", v);
-  return buf;
-}
-
-double num(const json& v) { return v.is_number() ? v.get<double>() : NAN; }
-
-void write_layer_csv(const json& layer, const std::string& path) {
-  std::ostringstream out;
-  out << "d,accuracy,ci95_lo,ci95_hi,chance,n";
-  for (int s = 0; s < kNumSymbols; ++s) out << ",recall_" << csv_symbol_name(s);
-  for (int s = 0; s < kNumSymbols; ++s) out << ",count_" << csv_symbol_name(s);
-  out << "\n";
-  for (size_t i = 0; i < layer["delta"].size(); ++i) {
-    out << layer["delta"][i].get<int>() << "," << fmt(num(layer["accuracy"][i])) << "," << fmt(num(layer["ci95"][i][0])) << ","
-        << fmt(num(layer["ci95"][i][1])) << "," << fmt(num(layer["chance"][i])) << "," << layer["n"][i].get<int64_t>();
-    for (int s = 0; s < kNumSymbols; ++s) out << "," << fmt(num(layer["recall"][i][s]));
-    for (int s = 0; s < kNumSymbols; ++s) out << "," << layer["count"][i][s].get<int64_t>();
-    out << "\n";
-  }
-  write_text_atomically(path, out.str());
-}
-
-void write_marginal_csv(const json& layers, const std::string& path) {
-  std::ostringstream out;
-  out << "d";
-  for (auto& l : layers) out << ",layer" << l["layer"].get<int>() << "_accuracy,layer" << l["layer"].get<int>() << "_chance";
-  out << "\n";
-  for (size_t i = 0; i < layers[0]["delta"].size(); ++i) {
-    out << layers[0]["delta"][i].get<int>();
-    for (auto& l : layers) out << "," << fmt(num(l["accuracy"][i])) << "," << fmt(num(l["chance"][i]));
-    out << "\n";
-  }
-  write_text_atomically(path, out.str());
-}
-
-std::vector<std::string> lag_labels(const json& layer) {
-  std::vector<std::string> rows;
-  for (auto& d : layer["delta"]) rows.push_back(std::to_string(d.get<int>()));
-  return rows;
-}
-
-}  // namespace
-
-std::string csv_symbol_name(int id) {
-  static const char* special[] = {"bos", "eos", "unk"};
-  if (id < 3) return special[id];
-  if (id < 29) return std::string(1, (char)('a' + id - 3));
-  static const char* punct[] = {"space", "period", "comma", "digit", "apostrophe"};
-  return punct[id - 29];
-}
-
-json compute_signature(const CharLM& model, const Corpus& corpus, const SignatureOptions& opt) {
-  const ProbeOptions& p = opt.probe;
-  json settings = {{"corpus", corpus.name}, {"cell", cell_name(model.cfg.cell)}, {"model_layers", model.cfg.layers},
-                   {"hidden", model.cfg.hidden}, {"embed", model.cfg.embed}, {"max_delta", opt.states.max_delta},
-                   {"state", opt.states.state.empty() ? default_state_kind(model.cfg.cell) : opt.states.state},
-                   {"max_train_positions", opt.max_train_positions}, {"max_eval_positions", opt.max_eval_positions},
-                   {"decoder_hidden", p.hidden}, {"decoder_depth", p.depth}, {"keep_prob", p.keep_prob},
-                   {"sweep_dropout", p.sweep_dropout}, {"lr", p.lr}, {"batch", p.batch}, {"max_epochs", p.max_epochs},
-                   {"patience", p.patience}, {"bootstrap", p.bootstrap}, {"seed", opt.states.seed}, {"control", opt.control},
-                   {"targets", "x_{t-d}: the input d steps before the current input; <s> and positions before the segment start are skipped"},
-                   {"split", "decoders trained on train, selected on valid, reported on test"}};
-  // Layers finished by an earlier, stopped run with the same settings.
-  json ckpt = {{"settings", settings}, {"trained", json::array()}, {"control", json::array()}};
-  if (!opt.checkpoint.empty() && file_exists(opt.checkpoint)) {
-    json old;
-    try {
-      old = json::parse(read_file(opt.checkpoint));
-    } catch (const json::exception& e) {
-      throw FileError(opt.checkpoint, std::string("not valid JSON: ") + e.what());
-    }
-    if (old.value("settings", json()) == settings) ckpt = old;
-    else if (!opt.quiet) std::fprintf(stderr, "%s: settings differ from this run's; starting afresh\n", opt.checkpoint.c_str());
-  }
-  auto saver = [&](const char* group) {
-    return [&, group](const json& layers) {
-      if (opt.checkpoint.empty()) return;
-      ckpt[group] = layers;
-      write_text_atomically(opt.checkpoint, ckpt.dump());
-    };
+json to_json(const Signature& sig) {
+  auto probed = [](const ProbedModel& pm) {
+    json j = {{"layers", json::array()}};
+    for (auto& e : pm.layers) j["layers"].push_back(to_json(e));
+    if (pm.forward) j["forward"] = forward_json(*pm.forward);
+    return j;
   };
-  json sig;
-  sig["symbols"] = symbol_names();
-  sig["layers"] = probe_model(model, corpus, opt, "trained", ckpt["trained"], saver("trained"));
-  ForwardAccuracy fa = forward_accuracy(model, corpus.test);
-  sig["forward"] = {{"recall", fa.recall}, {"count", fa.count}, {"accuracy", fa.accuracy}};
-  if (opt.control) {
-    Rng rng(opt.states.seed + 1000);
-    CharLM untrained(model.cfg, rng);
-    ForwardAccuracy fc = forward_accuracy(untrained, corpus.test);
-    sig["control"] = {{"layers", probe_model(untrained, corpus, opt, "untrained control", ckpt["control"], saver("control"))},
-                      {"forward", {{"recall", fc.recall}, {"count", fc.count}, {"accuracy", fc.accuracy}}}};
+  json j = {{"symbols", symbol_names()}};
+  json t = probed(sig.trained);
+  j["layers"] = t["layers"];
+  if (t.contains("forward")) j["forward"] = t["forward"];
+  if (sig.control) j["control"] = probed(*sig.control);
+  j["settings"] = sig.settings;
+  return j;
+}
+
+EntrySignature entry_from_json(const json& j, const std::string& path, const std::string& where) {
+  if (!j.is_object()) bad(path, where, "is not an object");
+  EntrySignature e;
+  const json& layer = field(j, "layer", path, where);
+  if (!layer.is_number_integer() || layer.get<int64_t>() < 1 || layer.get<int64_t>() > 100000)
+    bad(path, where, "'layer' is not a positive layer number");
+  e.layer = layer.get<int>();
+  e.name = j.contains("name") && j["name"].is_string() ? j["name"].get<std::string>() : "layer " + std::to_string(e.layer);
+  e.state = j.contains("state") && j["state"].is_string() ? j["state"].get<std::string>() : "";
+  const char* lag_key = j.contains("lag") ? "lag" : "delta";  // "delta": files from before the rename
+  const json& lags = field(j, lag_key, path, where);
+  if (!lags.is_array() || lags.empty()) bad(path, where, "'lag' must be a non-empty array");
+  const size_t L = lags.size();
+  std::set<int64_t> seen;
+  for (auto& l : lags)
+    if (!l.is_number_integer() || l.get<int64_t>() < 1 || l.get<int64_t>() > 100000 || !seen.insert(l.get<int64_t>()).second)
+      bad(path, where, "'lag' must hold distinct positive integers");
+  auto acc = numbers(field(j, "accuracy", path, where), L, false, path, where + "'accuracy'");
+  auto chance = numbers(field(j, "chance", path, where), L, false, path, where + "'chance'");
+  auto n = counts(field(j, "n", path, where), L, path, where + "'n'");
+  const json& ci = field(j, "ci95", path, where);
+  const json& recall = field(j, "recall", path, where);
+  const json& count = field(j, "count", path, where);
+  if (!ci.is_array() || ci.size() != L) bad(path, where, "'ci95' must have one [lo, hi] per lag");
+  if (!recall.is_array() || recall.size() != L) bad(path, where, "'recall' must have one row per lag");
+  if (!count.is_array() || count.size() != L) bad(path, where, "'count' must have one row per lag");
+  for (size_t i = 0; i < L; ++i) {
+    LagResult r;
+    r.lag = lags[i].get<int>();
+    r.accuracy = acc[i];
+    r.chance = chance[i];
+    r.n = n[i];
+    auto lohi = numbers(ci[i], 2, false, path, where + "'ci95' row");
+    r.ci_lo = lohi[0];
+    r.ci_hi = lohi[1];
+    r.recall = numbers(recall[i], V, true, path, where + "'recall' row " + std::to_string(i + 1));
+    r.count = counts(count[i], V, path, where + "'count' row " + std::to_string(i + 1));
+    if (j.contains("confusion") && j["confusion"].is_array() && j["confusion"].size() == L)
+      r.confusion = counts(j["confusion"][i], (size_t)V * V, path, where + "'confusion' row " + std::to_string(i + 1));
+    if (j.contains("keep_prob") && j["keep_prob"].is_array() && j["keep_prob"].size() == L && j["keep_prob"][i].is_number())
+      r.keep_prob = j["keep_prob"][i].get<float>();
+    if (j.contains("valid_accuracy") && j["valid_accuracy"].is_array() && j["valid_accuracy"].size() == L &&
+        j["valid_accuracy"][i].is_number())
+      r.valid_accuracy = j["valid_accuracy"][i].get<double>();
+    e.lags.push_back(std::move(r));
   }
-  sig["settings"] = settings;
+  return e;
+}
+
+Signature signature_from_json(const json& j, const std::string& path) {
+  if (!j.is_object()) bad(path, "", "not a memsig signature.json (not a JSON object)");
+  if (!j.contains("symbols") || j["symbols"] != json(symbol_names())) bad(path, "", "symbol table differs from memsig's (or is missing)");
+  Signature sig;
+  sig.trained = probed_from_json(j, path, "");
+  if (j.contains("control") && !j["control"].is_null()) sig.control = probed_from_json(j["control"], path, "control ");
+  sig.settings = j.contains("settings") ? j["settings"] : json::object();
   return sig;
 }
 
-std::vector<int> symbols_present(const json& layer) {
-  std::vector<int> out;
-  for (int s = 0; s < kNumSymbols; ++s) {
-    int64_t total = 0;
-    for (auto& row : layer["count"]) total += row[s].get<int64_t>();
-    if (total > 0) out.push_back(s);
-  }
-  return out;
-}
-
-Canvas signature_heatmap(const json& sig, const json& layer, const std::string& title, const std::vector<int>& symbols,
-                         int min_left) {
-  Heatmap h;
-  h.min_left = min_left;
-  h.title = title;
-  h.x_title = "symbol";
-  h.y_title = "lag d";
-  h.colorbar_title = "recall";
-  std::vector<int> cols = symbols.empty() ? symbols_present(layer) : symbols;
-  for (int s : cols) h.cols.push_back(symbol_label(s));
-  h.rows = lag_labels(layer);
-  for (size_t i = 0; i < h.rows.size(); ++i)
-    for (int s : cols)
-      h.values.push_back(layer["count"][i][s].get<int64_t>() >= kMinRecallCount ? num(layer["recall"][i][s]) : NAN);
-  return draw_heatmap(h);
-}
-
-Canvas marginal_heatmap(const std::vector<json>& layers, const std::vector<std::string>& names, const std::string& title) {
-  Heatmap h;
-  h.title = title;
-  h.x_title = "";
-  h.y_title = "lag d";
-  h.colorbar_title = "accuracy";
-  h.cols = names;
-  h.rows = lag_labels(layers.at(0));
-  h.annotate = true;
-  h.cell_w = 0;
-  for (auto& n : names) h.cell_w = std::max(h.cell_w, Canvas::text_width(n, 12) + 10);
-  h.cell_w = std::max(h.cell_w, 44);
-  for (size_t i = 0; i < h.rows.size(); ++i)
-    for (auto& l : layers) h.values.push_back(i < l["accuracy"].size() ? num(l["accuracy"][i]) : NAN);
-  return draw_heatmap(h);
-}
-
-void write_signature(const json& sig, const std::string& dir, const std::string& title) {
-  make_dirs(dir);
-  write_text_atomically(dir + "/signature.json", sig.dump(1) + "\n");
-  auto write_set = [&](const json& layers, const std::string& prefix, const std::string& what) {
-    std::vector<json> ls;
-    std::vector<std::string> names;
-    for (auto& l : layers) {
-      std::string k = std::to_string(l["layer"].get<int>());
-      write_layer_csv(l, dir + "/" + prefix + "signature_l" + k + ".csv");
-      signature_heatmap(sig, l, title + what + ", layer " + k + " (" + l["state"].get<std::string>() + ")")
-          .save_png(dir + "/" + prefix + "signature_l" + k + ".png");
-      ls.push_back(l);
-      names.push_back("layer " + k);
-    }
-    write_marginal_csv(layers, dir + "/" + prefix + "marginal.csv");
-    marginal_heatmap(ls, names, title + what + ": accuracy by lag").save_png(dir + "/" + prefix + "marginal.png");
-  };
-  write_set(sig["layers"], "", "");
-  if (sig.contains("control")) write_set(sig["control"]["layers"], "control_", " (untrained control)");
-}
-
-json load_signature(const std::string& path) {
+Signature load_signature(const std::string& path) {
   json j;
   try {
     j = json::parse(read_file(path));
   } catch (const json::exception& e) {
     throw FileError(path, std::string("not valid JSON: ") + e.what());
   }
-  if (!j.contains("layers") || !j["layers"].is_array() || j["layers"].empty() || !j.contains("symbols"))
-    throw FileError(path, "not a memsig signature.json (needs 'symbols' and a non-empty 'layers')");
-  if (j["symbols"] != json(symbol_names())) throw FileError(path, "symbol table differs from memsig's");
-  for (auto& l : j["layers"])
-    for (const char* k : {"delta", "accuracy", "recall", "count"})
-      if (!l.contains(k) || !l[k].is_array()) throw FileError(path, std::string("a layer lacks '") + k + "'");
-  return j;
+  return signature_from_json(j, path);
 }
 
-SignatureDiff diff_signatures(const json& a, const json& b, const std::string& png, const std::string& title) {
-  SignatureDiff out;
-  size_t L = std::min(a["layers"].size(), b["layers"].size());
-  std::vector<Heatmap> maps;
-  for (size_t l = 0; l < L; ++l) {
-    const json &la = a["layers"][l], &lb = b["layers"][l];
-    size_t D = std::min(la["delta"].size(), lb["delta"].size());
-    std::vector<int> cols;
+bool is_control_spec(const std::string& spec) {
+  const std::string suffix = ":control";
+  return spec.size() > suffix.size() && spec.compare(spec.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+Signature load_signature_spec(const std::string& spec) {
+  bool control = is_control_spec(spec);
+  std::string path = control ? spec.substr(0, spec.size() - 8) : spec;
+  Signature sig = load_signature(path);
+  if (!control) return sig;
+  if (!sig.control) throw FileError(path, "has no control (run signature with --control)");
+  sig.trained = *sig.control;
+  sig.control.reset();
+  return sig;
+}
+
+std::string model_label(const Signature& sig) {
+  const json& st = sig.settings;
+  if (st.is_object() && st.contains("model") && st["model"].is_string()) return st["model"].get<std::string>();
+  if (st.is_object() && st.contains("cell") && st.contains("model_layers") && st.contains("hidden"))  // older files
+    return st["cell"].get<std::string>() + " " + std::to_string(st["model_layers"].get<int>()) + "x" +
+           std::to_string(st["hidden"].get<int>());
+  return "model";
+}
+
+std::vector<int> symbols_present(const EntrySignature& layer) {
+  std::vector<int> out;
+  for (int s = 0; s < V; ++s) {
+    int64_t total = 0;
+    for (auto& r : layer.lags) total += r.count[s];
+    if (total > 0) out.push_back(s);
+  }
+  return out;
+}
+
+std::vector<LayerDiff> diff_signatures(const Signature& a, const Signature& b) {
+  std::vector<LayerDiff> out;
+  for (auto& la : a.trained.layers) {
+    auto lb_it = std::find_if(b.trained.layers.begin(), b.trained.layers.end(),
+                              [&](const EntrySignature& e) { return e.layer == la.layer; });
+    if (lb_it == b.trained.layers.end()) continue;
+    const EntrySignature& lb = *lb_it;
+    LayerDiff d;
+    d.layer = la.layer;
     auto pa = symbols_present(la), pb = symbols_present(lb);
-    for (int s : pa) if (std::find(pb.begin(), pb.end(), s) != pb.end()) cols.push_back(s);
-    Heatmap h;
-    h.title = title + (L > 1 ? ", layer " + std::to_string(lb["layer"].get<int>()) : "");
-    h.x_title = "symbol";
-    h.y_title = "lag d";
-    h.colorbar_title = "recall B - A";
-    h.diverging = true;
-    for (int s : cols) h.cols.push_back(symbol_label(s));
-    double sum_abs = 0, n = 0, sq = 0, vmax = 0;
-    for (size_t i = 0; i < D; ++i) {
-      h.rows.push_back(std::to_string(la["delta"][i].get<int>()));
-      for (int s : cols) {
-        bool enough = la["count"][i][s].get<int64_t>() >= kMinRecallCount && lb["count"][i][s].get<int64_t>() >= kMinRecallCount;
-        double v = enough ? num(lb["recall"][i][s]) - num(la["recall"][i][s]) : NAN;
-        h.values.push_back(v);
-        if (!std::isnan(v)) { sum_abs += std::abs(v); n += 1; vmax = std::max(vmax, std::abs(v)); }
+    for (int s : pa) if (std::find(pb.begin(), pb.end(), s) != pb.end()) d.symbols.push_back(s);
+    double sum_abs = 0, cells = 0, sq = 0;
+    for (auto& ra : la.lags) {
+      auto rb_it = std::find_if(lb.lags.begin(), lb.lags.end(), [&](const LagResult& r) { return r.lag == ra.lag; });
+      if (rb_it == lb.lags.end()) continue;
+      const LagResult& rb = *rb_it;
+      d.lags.push_back(ra.lag);
+      for (int s : d.symbols) {
+        bool enough = ra.count[s] >= kMinRecallCount && rb.count[s] >= kMinRecallCount;
+        double v = enough ? rb.recall[s] - ra.recall[s] : NAN;
+        d.recall_diff.push_back(v);
+        if (!std::isnan(v)) { sum_abs += std::abs(v); cells += 1; }
       }
-      double dm = num(lb["accuracy"][i]) - num(la["accuracy"][i]);
+      double dm = rb.accuracy - ra.accuracy;
       sq += dm * dm;
     }
-    h.vmax = vmax;
-    out.mean_abs.push_back(n ? sum_abs / n : NAN);
-    out.marginal_rms.push_back(D ? std::sqrt(sq / D) : NAN);
-    maps.push_back(h);
+    if (d.lags.empty()) continue;
+    d.mean_abs = cells ? sum_abs / cells : NAN;
+    d.marginal_rms = std::sqrt(sq / d.lags.size());
+    out.push_back(std::move(d));
   }
-  // One colour scale for every panel, so layers compare at a glance.
-  double vmax = 0;
-  for (auto& h : maps) vmax = std::max(vmax, h.vmax);
-  std::vector<Canvas> panels;
-  for (auto& h : maps) {
-    h.vmax = vmax > 0 ? std::ceil(vmax * 10) / 10 : 0.1;
-    panels.push_back(draw_heatmap(h));
-  }
-  (panels.size() == 1 ? panels[0] : stack_panels(panels)).save_png(png);
+  if (out.empty()) throw std::invalid_argument("the two signatures share no layer and lag to compare");
   return out;
 }
 

@@ -1,55 +1,86 @@
-// signature.h — a model's memory signature: for each layer, the lag-d decoders' test accuracy
-// (with 95% interval and chance), recall per symbol, counts and confusion matrices; the LM's own
-// forward prediction accuracy per symbol; optionally the same for an untrained copy (control).
-// Saved as signature.json, CSVs and PNG heatmaps.
+// signature.h — a model's memory signature: for each entry of a state source (a layer), the
+// lag-d decoders' test accuracy (with 95% interval and chance), recall per symbol, counts and
+// confusion matrices; the LM's own forward prediction accuracy per symbol; optionally the same for
+// an untrained copy (control). A typed value, saved as signature.json:
+//
+//   {"symbols": [...34...],
+//    "layers": [{"layer": 1, "name": "layer 1", "state": "c", "lag": [1..L], "accuracy": [...],
+//                "ci95": [[lo, hi], ...], "chance": [...], "n": [...], "recall": [[34 per lag], ...],
+//                "count": [[34 per lag], ...], "confusion": [[34x34 per lag], ...],
+//                "keep_prob": [...], "valid_accuracy": [...]}],
+//    "forward": {"recall": [...34...], "count": [...], "accuracy": 0.57},
+//    "control": {"layers": [...], "forward": {...}},
+//    "settings": {...every option used...}}
+//
+// Files written before the lag got its one name carry "delta" instead of "lag"; they still load.
 #pragma once
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "corpora/corpus.h"
-#include "probe/canvas.h"
 #include "probe/decoders.h"
+#include "probe/state_source.h"
 
 namespace memsig {
 
+struct EntrySignature {
+  int layer = 0;             // 1-based entry number in the source
+  std::string name;          // "layer 1"
+  std::string state;         // state kind read: "c", "h", ...
+  std::vector<LagResult> lags;
+};
+
+struct ProbedModel {
+  std::vector<EntrySignature> layers;
+  std::optional<ForwardAccuracy> forward;
+};
+
+struct Signature {
+  ProbedModel trained;
+  std::optional<ProbedModel> control;  // the untrained copy, with --control
+  nlohmann::json settings;
+};
+
 struct SignatureOptions {
-  StateOptions states;                 // layers, state kind, max_delta, seed
+  StateOptions states;                  // entries, max_lag, seed
   int64_t max_train_positions = 200000;
-  int64_t max_eval_positions = 100000; // valid and test each
+  int64_t max_eval_positions = 100000;  // valid and test each
   ProbeOptions probe;
-  bool control = false;                // also probe an untrained copy of the model
+  bool control = false;                 // also probe an untrained copy of the model
   bool quiet = false;
-  // When set, each finished layer is saved here at once, and layers already in it (from a run
-  // with the same settings that was stopped) are reused rather than probed again.
+  // When set, each finished layer is saved here at once, and layers already in it (from a stopped
+  // run with the same settings and the same model) are reused rather than probed again.
   std::string checkpoint;
 };
 
-// Probes every requested layer of the model and returns signature.json's content.
-nlohmann::json compute_signature(const CharLM& model, const Corpus& corpus, const SignatureOptions& opt);
+Signature compute_signature(const StateSource& source, const Corpus& corpus, const SignatureOptions& opt);
 
-// Writes DIR/signature.json, DIR/signature_l{k}.png, DIR/signature_l{k}.csv, DIR/marginal.png,
-// DIR/marginal.csv (and control_* files when present).
-void write_signature(const nlohmann::json& sig, const std::string& dir, const std::string& title);
-nlohmann::json load_signature(const std::string& path);  // FileError on bad files
+nlohmann::json to_json(const Signature& sig);
+nlohmann::json to_json(const EntrySignature& layer);
+// Checks every field (types, lengths, 34 symbols, equal lag lists); FileError(path, ...) otherwise.
+Signature signature_from_json(const nlohmann::json& j, const std::string& path);
+EntrySignature entry_from_json(const nlohmann::json& j, const std::string& path, const std::string& where);
+Signature load_signature(const std::string& path);
+// "FILE" reads a signature.json; "FILE:control" takes its untrained control as the trained part.
+Signature load_signature_spec(const std::string& spec);
+bool is_control_spec(const std::string& spec);
+std::string model_label(const Signature& sig);  // "gru 1x320", from the settings
 
-// The per-symbol recall heatmap of one layer entry; `symbols` selects and orders the columns
-// (empty = every symbol that occurs). Cells resting on fewer than kMinRecallCount test targets are
-// drawn grey (no data): a recall over two digits says nothing.
+// Cells resting on fewer test targets than this are not reported (a recall over two digits says nothing).
 constexpr int64_t kMinRecallCount = 20;
-Canvas signature_heatmap(const nlohmann::json& sig, const nlohmann::json& layer, const std::string& title,
-                         const std::vector<int>& symbols = {}, int min_left = 0);
-// Marginal accuracy map: columns = the given entries (layers or models), rows = lag d.
-Canvas marginal_heatmap(const std::vector<nlohmann::json>& layers, const std::vector<std::string>& names,
-                        const std::string& title);
-// B minus A, per layer: a diverging heatmap and the mean absolute difference of recall.
-struct SignatureDiff {
-  std::vector<double> mean_abs;      // per layer
-  std::vector<double> marginal_rms;  // per layer: RMS of the accuracy difference over d
-};
-SignatureDiff diff_signatures(const nlohmann::json& a, const nlohmann::json& b, const std::string& png,
-                              const std::string& title);
 
-std::vector<int> symbols_present(const nlohmann::json& layer);  // symbols with a nonzero count
-std::string csv_symbol_name(int id);
+// B minus A for the layers and lags both have (matched by number).
+struct LayerDiff {
+  int layer = 0;
+  std::vector<int> lags;
+  std::vector<int> symbols;          // symbols present in both
+  std::vector<double> recall_diff;   // [lags x symbols], NaN where either count < kMinRecallCount
+  double mean_abs = 0;               // mean |recall B - A| over the cells with numbers
+  double marginal_rms = 0;           // RMS over lags of accuracy B - A
+};
+std::vector<LayerDiff> diff_signatures(const Signature& a, const Signature& b);
+
+std::vector<int> symbols_present(const EntrySignature& layer);  // symbols with a nonzero count
 
 }  // namespace memsig

@@ -69,7 +69,7 @@ TEST_CASE("model files follow the contract and round-trip exactly", "[io][model]
   cfg.cell = Cell::LSTM; cfg.layers = 2; cfg.hidden = 6; cfg.embed = 4;
   CharLM m(cfg, rng);
   std::string p = temp_path("m.safetensors");
-  save_model(p, m);
+  save_trainable(p, m);
   SafeTensors st = load_safetensors(p);
   REQUIRE(st.metadata.at("format") == "memsig-charlm");
   REQUIRE(st.metadata.at("cell") == "lstm");

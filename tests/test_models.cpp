@@ -9,7 +9,7 @@
 #include "models/model_file.h"
 #include "temp_files.h"
 #include "models/sample.h"
-#include "models/trainer.h"
+#include "models/train_charlm.h"
 
 using namespace memsig;
 using memsig::test::temp_path;

@@ -6,7 +6,8 @@
 
 #include "engine/files.h"
 #include "models/model_file.h"
-#include "probe/plots.h"
+#include "figures/signature_plots.h"
+#include "probe/charlm_source.h"
 #include "probe/signature.h"
 #include "temp_files.h"
 
@@ -18,12 +19,12 @@ namespace {
 // An LSTM whose cell state is a delay line of the last K inputs: slot k (34 units) of c_t holds
 // x_{t-k} one-hot as +-1. Gates: i = 1, f = 0, o = 1 (saturated biases); g of slot 0 reads the
 // one-hot embedding, g of slot k reads slot k-1 of h = tanh(c).
-std::unique_ptr<CharLM> delay_line_lstm(int K) {
+std::shared_ptr<CharLM> delay_line_lstm(int K) {
   const int V = kNumSymbols, H = K * V;
   CharLMConfig cfg;
   cfg.cell = Cell::LSTM; cfg.layers = 1; cfg.hidden = H; cfg.embed = V;
   Rng rng(1);
-  auto m = std::make_unique<CharLM>(cfg, rng);
+  auto m = std::make_shared<CharLM>(cfg, rng);
   m->embed->value.zero();
   for (int v = 0; v < V; ++v) m->embed->value.data[v * V + v] = 1.0f;
   RnnParams& p = m->rnn[0];
@@ -61,7 +62,7 @@ Corpus iid_letters(uint64_t seed) {
 // Quiet signature settings for small tests: D lags, decoders of `hidden` units, `epochs` epochs.
 SignatureOptions small_options(int D, int hidden, int epochs, int bootstrap) {
   SignatureOptions o;
-  o.states.max_delta = D;
+  o.states.max_lag = D;
   o.probe.hidden = hidden;
   o.probe.max_epochs = epochs;
   o.probe.bootstrap = bootstrap;
@@ -77,12 +78,13 @@ TEST_CASE("a delay-line LSTM holding K inputs: recall ~1 for d < K, chance for d
   auto model = delay_line_lstm(K);
   Corpus c = iid_letters(5);
   SignatureOptions o = small_options(D, 32, 8, 200);
-  auto sig = compute_signature(*model, c, o);
-  const auto& l = sig["layers"][0];
-  REQUIRE(l["state"] == "c");
+  Signature sig = compute_signature(CharLMSource(model), c, o);
+  const EntrySignature& l = sig.trained.layers.at(0);
+  REQUIRE(l.state == "c");
   for (int d = 1; d <= D; ++d) {
-    double acc = l["accuracy"][d - 1], chance = l["chance"][d - 1];
-    double lo = l["ci95"][d - 1][0], hi = l["ci95"][d - 1][1];
+    const LagResult& r = l.lags[d - 1];
+    REQUIRE(r.lag == d);
+    double acc = r.accuracy, chance = r.chance, lo = r.ci_lo, hi = r.ci_hi;
     INFO("d=" << d << " accuracy " << acc << " chance " << chance << " CI [" << lo << "," << hi << "]");
     REQUIRE(lo <= acc);
     REQUIRE(acc <= hi);
@@ -92,8 +94,8 @@ TEST_CASE("a delay-line LSTM holding K inputs: recall ~1 for d < K, chance for d
   }
   // Per-symbol recall follows the same split, for every letter.
   for (int s = 3; s < 29; ++s) {
-    REQUIRE(l["recall"][0][s].get<double>() > 0.9);
-    REQUIRE(l["recall"][K][s].get<double>() < 0.5);
+    REQUIRE(l.lags[0].recall[s] > 0.9);
+    REQUIRE(l.lags[K].recall[s] < 0.5);
   }
 }
 
@@ -103,21 +105,24 @@ TEST_CASE("signature files (JSON schema, CSVs, PNGs) and a self-diff of zero", "
   c.train.resize(150);
   SignatureOptions o = small_options(3, 16, 2, 50);
   o.control = true;
-  auto sig = compute_signature(*model, c, o);
+  Signature sig = compute_signature(CharLMSource(model), c, o);
   std::string dir = temp_path("sig");
-  write_signature(sig, dir, "test");
+  write_signature_files(sig, dir, "test");
   for (const char* f : {"signature.json", "signature_l1.png", "signature_l1.csv", "marginal.png", "marginal.csv",
                         "control_signature_l1.png", "control_marginal.png"})
     REQUIRE(file_exists(dir + "/" + f));
-  auto back = load_signature(dir + "/signature.json");
-  REQUIRE(back["layers"][0]["delta"] == nlohmann::json({1, 2, 3}));
-  REQUIRE(back["layers"][0]["recall"][0].size() == 34);
-  REQUIRE(back["forward"]["recall"].size() == 34);
-  REQUIRE(back["control"]["layers"].size() == 1);
+  auto raw = nlohmann::json::parse(read_file(dir + "/signature.json"));
+  REQUIRE(raw["layers"][0]["lag"] == nlohmann::json({1, 2, 3}));
+  REQUIRE(raw["layers"][0]["recall"][0].size() == 34);
+  REQUIRE(raw["forward"]["recall"].size() == 34);
+  REQUIRE(raw["control"]["layers"].size() == 1);
+  Signature back = load_signature(dir + "/signature.json");
+  REQUIRE(to_json(back).dump() == to_json(sig).dump());  // the typed value survives its JSON exactly
   std::string png = read_file(dir + "/signature_l1.png");
   REQUIRE(png.substr(1, 3) == "PNG");
-  auto d = diff_signatures(back, back, dir + "/diff.png", "self");
-  REQUIRE(d.mean_abs[0] == 0.0);
+  auto d = diff_signatures(back, back);
+  REQUIRE(d[0].mean_abs == 0.0);
+  diff_heatmap(d, "self").save_png(dir + "/diff.png");
   REQUIRE(file_exists(dir + "/diff.png"));
   std::filesystem::remove_all(dir);
 }
@@ -128,16 +133,17 @@ TEST_CASE("a stopped signature run reuses the layers its checkpoint holds, if th
   c.train.resize(100);
   SignatureOptions o = small_options(2, 8, 1, 20);
   o.checkpoint = temp_path("ckpt.json");
-  auto first = compute_signature(*model, c, o);
+  CharLMSource source(model);
+  Signature first = compute_signature(source, c, o);
   REQUIRE(file_exists(o.checkpoint));
   auto ckpt = nlohmann::json::parse(read_file(o.checkpoint));
   REQUIRE(ckpt["trained"].size() == 1);
-  REQUIRE(ckpt["trained"][0]["accuracy"] == first["layers"][0]["accuracy"]);
+  REQUIRE(ckpt["trained"][0]["accuracy"][0] == first.trained.layers[0].lags[0].accuracy);
   ckpt["trained"][0]["accuracy"][0] = 0.123;  // mark it: a reused layer keeps this value
   write_text_atomically(o.checkpoint, ckpt.dump());
-  REQUIRE(compute_signature(*model, c, o)["layers"][0]["accuracy"][0] == 0.123);
+  REQUIRE(compute_signature(source, c, o).trained.layers[0].lags[0].accuracy == 0.123);
   o.probe.hidden = 9;  // other settings: the checkpoint is not used
-  REQUIRE(compute_signature(*model, c, o)["layers"][0]["accuracy"][0] != 0.123);
+  REQUIRE(compute_signature(source, c, o).trained.layers[0].lags[0].accuracy != 0.123);
   std::filesystem::remove(o.checkpoint);
 }
 

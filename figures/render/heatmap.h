@@ -1,16 +1,13 @@
-// plots.h — the pictures of memory signatures: heatmaps with labelled axes, a colour bar with
-// ticks and a title; a sequential map (white = 0 to dark purple = 1) for recall and a diverging
-// one (blue < 0 < red) for differences; several panels (a), (b), ... in one image.
+// heatmap.h — labelled heatmaps: a grid of values with row and column labels, axis titles, a colour
+// bar with ticks and a title (colour maps in colormap.h); several panels (a), (b), ... in one image.
 #pragma once
 #include <string>
 #include <vector>
 
-#include "probe/canvas.h"
+#include "figures/render/canvas.h"
+#include "figures/render/colormap.h"
 
 namespace memsig {
-
-Rgb sequential_color(double t);  // t in [0,1]
-Rgb diverging_color(double t);   // t in [-1,1]
 
 struct Heatmap {
   std::string title, x_title, y_title, colorbar_title;

@@ -1,4 +1,4 @@
-#include "probe/canvas.h"
+#include "figures/render/canvas.h"
 
 #include <cmath>
 #include <cstdlib>

@@ -1,0 +1,27 @@
+// bench.h — the measurements of `make bench`: char-LM training and inference throughput on fixed
+// Tiny Shakespeare batches, the sgemm peak they are measured against, the joint probe against
+// training its decoders one by one, and peak memory on PTB's longest batch. Each returns JSON;
+// scripts/bench runs them beside PyTorch and prints the tables.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "corpora/corpus.h"
+#include "models/charlm.h"
+
+namespace memsig {
+
+CharLMConfig parse_bench_config(const std::string& spec, int embed);  // "lstm:1x320"
+
+// The batches both memsig and scripts/torch_ref.py bench use: length buckets of the split
+// (sorted by length, cut every `batch`), taken at evenly spaced bucket indices.
+std::vector<Batch> bench_batches(const std::vector<Segment>& segs, int batch, int steps);
+
+// Train and inference chars/s and GFLOP/s over `steps` batches after `warmup`.
+nlohmann::json bench_throughput(const CharLMConfig& cfg, const std::vector<Batch>& batches, int warmup);
+double sgemm_peak_gflops();  // 2048^3, best of 3
+nlohmann::json bench_probe(const Corpus& corpus);
+nlohmann::json bench_ptb_memory(int batch, int embed);
+
+}  // namespace memsig

@@ -1,0 +1,97 @@
+#include "figures/signature_plots.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/files.h"
+#include "probe/signature_csv.h"
+
+namespace memsig {
+
+namespace {
+
+std::vector<std::string> lag_labels(const EntrySignature& layer) {
+  std::vector<std::string> rows;
+  for (auto& r : layer.lags) rows.push_back(std::to_string(r.lag));
+  return rows;
+}
+
+}  // namespace
+
+Canvas signature_heatmap(const EntrySignature& layer, const std::string& title, const std::vector<int>& symbols,
+                         int min_left) {
+  Heatmap h;
+  h.min_left = min_left;
+  h.title = title;
+  h.x_title = "symbol";
+  h.y_title = "lag d";
+  h.colorbar_title = "recall";
+  std::vector<int> cols = symbols.empty() ? symbols_present(layer) : symbols;
+  for (int s : cols) h.cols.push_back(symbol_label(s));
+  h.rows = lag_labels(layer);
+  for (auto& r : layer.lags)
+    for (int s : cols) h.values.push_back(r.count[s] >= kMinRecallCount ? r.recall[s] : NAN);
+  return draw_heatmap(h);
+}
+
+Canvas marginal_heatmap(const std::vector<EntrySignature>& layers, const std::vector<std::string>& names,
+                        const std::string& title) {
+  Heatmap h;
+  h.title = title;
+  h.x_title = "";
+  h.y_title = "lag d";
+  h.colorbar_title = "accuracy";
+  h.cols = names;
+  h.rows = lag_labels(layers.at(0));
+  h.annotate = true;
+  h.cell_w = 0;
+  for (auto& n : names) h.cell_w = std::max(h.cell_w, Canvas::text_width(n, 12) + 10);
+  h.cell_w = std::max(h.cell_w, 44);
+  for (size_t i = 0; i < h.rows.size(); ++i)
+    for (auto& l : layers) h.values.push_back(i < l.lags.size() ? l.lags[i].accuracy : NAN);
+  return draw_heatmap(h);
+}
+
+Canvas diff_heatmap(const std::vector<LayerDiff>& diffs, const std::string& title) {
+  std::vector<Heatmap> maps;
+  double vmax = 0;  // one colour scale for every panel, so layers compare at a glance
+  for (auto& d : diffs) {
+    Heatmap h;
+    h.title = title + (diffs.size() > 1 ? ", layer " + std::to_string(d.layer) : "");
+    h.x_title = "symbol";
+    h.y_title = "lag d";
+    h.colorbar_title = "recall B - A";
+    h.diverging = true;
+    for (int s : d.symbols) h.cols.push_back(symbol_label(s));
+    for (int lag : d.lags) h.rows.push_back(std::to_string(lag));
+    h.values = d.recall_diff;
+    for (double v : h.values) if (!std::isnan(v)) vmax = std::max(vmax, std::abs(v));
+    maps.push_back(h);
+  }
+  std::vector<Canvas> panels;
+  for (auto& h : maps) {
+    h.vmax = vmax > 0 ? std::ceil(vmax * 10) / 10 : 0.1;
+    panels.push_back(draw_heatmap(h));
+  }
+  return panels.size() == 1 ? panels[0] : stack_panels(panels);
+}
+
+void write_signature_files(const Signature& sig, const std::string& dir, const std::string& title) {
+  make_dirs(dir);
+  write_text_atomically(dir + "/signature.json", to_json(sig).dump(1) + "\n");
+  auto write_set = [&](const ProbedModel& pm, const std::string& prefix, const std::string& what) {
+    std::vector<std::string> names;
+    for (auto& l : pm.layers) {
+      std::string k = std::to_string(l.layer);
+      write_layer_csv(l, dir + "/" + prefix + "signature_l" + k + ".csv");
+      signature_heatmap(l, title + what + ", " + l.name + " (" + l.state + ")").save_png(dir + "/" + prefix + "signature_l" + k + ".png");
+      names.push_back(l.name);
+    }
+    write_marginal_csv(pm.layers, dir + "/" + prefix + "marginal.csv");
+    marginal_heatmap(pm.layers, names, title + what + ": accuracy by lag").save_png(dir + "/" + prefix + "marginal.png");
+  };
+  write_set(sig.trained, "", "");
+  if (sig.control) write_set(*sig.control, "control_", " (untrained control)");
+}
+
+}  // namespace memsig

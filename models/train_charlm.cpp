@@ -1,0 +1,64 @@
+#include "models/train_charlm.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "models/model_file.h"
+
+namespace memsig {
+
+std::string segments_digest(const std::vector<Segment>& segs) {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&](uint8_t byte) { h = (h ^ byte) * 1099511628211ull; };
+  for (auto& s : segs) {
+    for (uint8_t c : s) mix(c);
+    mix(0xff);
+  }
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)h);
+  return buf;
+}
+
+namespace {
+
+class CharLMTask : public TrainTask {
+ public:
+  CharLMTask(const Corpus& corpus, const TrainOptions& opt)
+      : corpus_(corpus), opt_(opt), init_rng_(opt.seed), model_(opt.model, init_rng_),
+        buckets_(length_buckets(corpus.train, opt.batch)) {
+    if (corpus.train.empty() || corpus.valid.empty())
+      throw std::invalid_argument("corpus '" + corpus.name + "' has an empty " + (corpus.train.empty() ? "train" : "valid") +
+                                  " split: too little text to train on");
+  }
+  Trainable& model() override { return model_; }
+  int batches_per_epoch() const override { return (int)buckets_.size(); }
+  int64_t targets_per_epoch() const override { return count_symbols(corpus_.train); }
+  Var batch_loss(int index, Rng& dropout_rng, XentStats& stats) override {
+    return model_.loss(make_batch(corpus_.train, buckets_[index]), &dropout_rng, &stats);
+  }
+  double validate() override { return evaluate(model_, corpus_.valid, opt_.batch).bpc; }
+  RunSettings run_settings() const override {
+    char dropout[32];
+    std::snprintf(dropout, sizeof dropout, "%g", opt_.model.dropout);
+    return {{"run.corpus", corpus_.name},
+            {"run.corpus_digest", segments_digest(corpus_.train)},
+            {"run.batch", std::to_string(opt_.batch)},
+            {"run.dropout", dropout}};
+  }
+
+ private:
+  const Corpus& corpus_;
+  const TrainOptions& opt_;
+  Rng init_rng_;
+  CharLM model_;
+  std::vector<std::vector<int>> buckets_;
+};
+
+}  // namespace
+
+TrainResult train_charlm(const Corpus& corpus, const TrainOptions& opt) {
+  CharLMTask task(corpus, opt);
+  return train_loop(task, opt);
+}
+
+}  // namespace memsig

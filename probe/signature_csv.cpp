@@ -1,0 +1,61 @@
+#include "probe/signature_csv.h"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "engine/files.h"
+
+namespace memsig {
+
+namespace {
+
+std::string fmt(double v) {
+  if (std::isnan(v)) return "";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4f", v);
+  return buf;
+}
+
+}  // namespace
+
+std::string csv_symbol_name(int id) {
+  static const char* special[] = {"bos", "eos", "unk"};
+  if (id < 3) return special[id];
+  if (id < 29) return std::string(1, (char)('a' + id - 3));
+  static const char* punct[] = {"space", "period", "comma", "digit", "apostrophe"};
+  return punct[id - 29];
+}
+
+void write_layer_csv(const EntrySignature& layer, const std::string& path) {
+  std::ostringstream out;
+  out << "lag,accuracy,ci95_lo,ci95_hi,chance,n";
+  for (int s = 0; s < kNumSymbols; ++s) out << ",recall_" << csv_symbol_name(s);
+  for (int s = 0; s < kNumSymbols; ++s) out << ",count_" << csv_symbol_name(s);
+  out << "\n";
+  for (auto& r : layer.lags) {
+    out << r.lag << "," << fmt(r.accuracy) << "," << fmt(r.ci_lo) << "," << fmt(r.ci_hi) << "," << fmt(r.chance) << "," << r.n;
+    for (int s = 0; s < kNumSymbols; ++s) out << "," << fmt(r.recall[s]);
+    for (int s = 0; s < kNumSymbols; ++s) out << "," << r.count[s];
+    out << "\n";
+  }
+  write_text_atomically(path, out.str());
+}
+
+void write_marginal_csv(const std::vector<EntrySignature>& layers, const std::string& path) {
+  std::ostringstream out;
+  out << "lag";
+  for (auto& l : layers) out << ",layer" << l.layer << "_accuracy,layer" << l.layer << "_chance";
+  out << "\n";
+  for (size_t i = 0; i < layers.at(0).lags.size(); ++i) {
+    out << layers[0].lags[i].lag;
+    for (auto& l : layers) {
+      bool has = i < l.lags.size();
+      out << "," << (has ? fmt(l.lags[i].accuracy) : "") << "," << (has ? fmt(l.lags[i].chance) : "");
+    }
+    out << "\n";
+  }
+  write_text_atomically(path, out.str());
+}
+
+}  // namespace memsig

@@ -6,6 +6,8 @@
                                                                        a randomly initialised model
   torch_ref.py train  --train T.ids --valid V.ids --cell gru --hidden 320 ... --log curve.csv
                                                                        the speed/accuracy baseline
+  torch_ref.py states --model M.safetensors --states S.safetensors --data split.ids
+                                                                       checks a `memsig states` file
 
 Split files (.ids) come from `memsig corpus --corpus NAME --split S --out F`: a segment per line,
 space-separated symbol ids. Model files are safetensors with memsig's metadata; when the
@@ -67,10 +69,12 @@ def load_file(path):
     meta = header.pop("__metadata__", {})
     base = 8 + n
     tensors = {}
+    dtypes = {"F32": "<f4", "I32": "<i4"}
     for name, e in header.items():
-        assert e["dtype"] == "F32", name
+        assert e["dtype"] in dtypes, name
         b, end = e["data_offsets"]
-        tensors[name] = torch.from_numpy(np.frombuffer(data[base + b:base + end], dtype="<f4").copy()).reshape(e["shape"])
+        arr = np.frombuffer(data[base + b:base + end], dtype=dtypes[e["dtype"]]).copy()
+        tensors[name] = torch.from_numpy(arr).reshape(e["shape"])
     return tensors, meta
 
 
@@ -212,6 +216,49 @@ def cmd_bench(a):
     print(json.dumps(out))
 
 
+def cmd_states(a):
+    """Recomputes every layer's per-step h (and c) with PyTorch's LSTMCell/GRUCell from the model's
+    weights and compares them with a `memsig states` file, row by row; prints the largest difference."""
+    model = load_model(a.model)
+    tensors, meta = load_file(a.states)
+    segs = read_ids(a.data)
+    cell, layers, H = meta["cell"], int(meta["layers"]), int(meta["hidden"])
+    assert meta["format"] == "memsig-states" and int(meta["rows"]) == sum(len(s) + 1 for s in segs)
+    sym, seg, pos = tensors["symbol"].tolist(), tensors["segment"].tolist(), tensors["position"].tolist()
+    cells = []
+    for k in range(layers):
+        inp = model.embed.embedding_dim if k == 0 else H
+        c = (nn.LSTMCell if cell == "lstm" else nn.GRUCell)(inp, H)
+        for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(c, n).data.copy_(getattr(model.rnn, f"{n}_l{k}").data)
+        cells.append(c)
+    row, worst = 0, 0.0
+    with torch.no_grad():
+        for i, s in enumerate(segs):
+            ids = [BOS] + s
+            x = model.embed(torch.tensor(ids))
+            for k, c in enumerate(cells):
+                h, cc = torch.zeros(1, H), torch.zeros(1, H)
+                outs_h, outs_c = [], []
+                for t in range(len(ids)):
+                    if cell == "lstm":
+                        h, cc = c(x[t:t + 1], (h, cc))
+                        outs_c.append(cc)
+                    else:
+                        h = c(x[t:t + 1], h)
+                    outs_h.append(h)
+                hs = torch.cat(outs_h)
+                worst = max(worst, float((tensors[f"layer{k + 1}.h"][row:row + len(ids)] - hs).abs().max()))
+                if cell == "lstm":
+                    worst = max(worst, float((tensors[f"layer{k + 1}.c"][row:row + len(ids)] - torch.cat(outs_c)).abs().max()))
+                x = hs
+            for t in range(len(ids)):
+                assert sym[row + t] == ids[t] and seg[row + t] == i and pos[row + t] == t, f"index columns at row {row + t}"
+            row += len(ids)
+    print(json.dumps({"rows": row, "max_abs_diff": worst}))
+    sys.exit(0 if worst < 1e-5 else 1)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -233,8 +280,10 @@ def main():
     b.add_argument("--steps", type=int, default=100); b.add_argument("--warmup", type=int, default=5)
     b.add_argument("--batch", type=int, default=64); b.add_argument("--embed", type=int, default=32)
     b.add_argument("--threads", type=int, default=2)
+    st = sub.add_parser("states")
+    st.add_argument("--model", required=True); st.add_argument("--states", required=True); st.add_argument("--data", required=True)
     a = p.parse_args()
-    {"eval": cmd_eval, "export": cmd_export, "train": cmd_train, "bench": cmd_bench}[a.cmd](a)
+    {"eval": cmd_eval, "export": cmd_export, "train": cmd_train, "bench": cmd_bench, "states": cmd_states}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -125,3 +125,66 @@ TEST_CASE("padding after a sequence's end changes neither loss nor gradients", "
   auto b = run();
   REQUIRE(a == b);
 }
+
+TEST_CASE("a conditioning input joins the gate pre-activations, with its gradient", "[rnn]") {
+  for (Cell cell : {Cell::LSTM, Cell::GRU}) {
+    SECTION(cell_name(cell)) {
+      Rng rng(21);
+      const int T = 4, B = 2, in = 3, H = 3, G = gate_count(cell);
+      RnnParams p{param(random_tensor({G * H, in}, rng)), param(random_tensor({G * H, H}, rng)),
+                  param(random_tensor({G * H}, rng)), param(random_tensor({G * H}, rng))};
+      Var x = param(random_tensor({T * B, in}, rng));
+      Var cond = param(random_tensor({T * B, G * H}, rng));
+      Tensor R = random_tensor({T * B, H}, rng);
+      RnnOptions o;
+      o.cond = cond;
+      check_gradients({x, cond, p.w_ih, p.w_hh, p.b_ih},
+                      [&] { return weighted_sum(rnn_layer(cpu_backend(), cell, x, p, T, B, o).h, R); });
+      // The same vector u at every step is a second input bias: u added to b_ih.
+      Tensor u = random_tensor({G * H}, rng);
+      Tensor rows({T * B, G * H});
+      for (int r = 0; r < T * B; ++r) std::copy(u.data.begin(), u.data.end(), rows.data.begin() + (size_t)r * G * H);
+      o.cond = constant(rows);
+      Var with_cond = rnn_layer(cpu_backend(), cell, x, p, T, B, o).h;
+      RnnParams q = p;
+      Tensor b = p.b_ih->value;
+      for (int j = 0; j < G * H; ++j) b.data[j] += u.data[j];
+      q.b_ih = param(b);
+      Var with_bias = rnn_layer(cpu_backend(), cell, x, q, T, B).h;
+      for (int64_t i = 0; i < with_cond->value.numel(); ++i)
+        REQUIRE(with_cond->value.data[i] == Approx(with_bias->value.data[i]).margin(1e-6));
+    }
+  }
+}
+
+TEST_CASE("per-sequence lengths hold the state past the end, zero its outputs, and pass gradient checks", "[rnn]") {
+  for (Cell cell : {Cell::LSTM, Cell::GRU}) {
+    SECTION(cell_name(cell)) {
+      Rng rng(33);
+      const int T = 5, B = 3, in = 2, H = 3, G = gate_count(cell);
+      RnnParams p{param(random_tensor({G * H, in}, rng)), param(random_tensor({G * H, H}, rng)),
+                  param(random_tensor({G * H}, rng)), param(random_tensor({G * H}, rng))};
+      Var x = param(random_tensor({T * B, in}, rng));
+      Tensor R = random_tensor({T * B, H}, rng);
+      RnnOptions o;
+      o.lengths = {5, 2, 0};
+      check_gradients({x, p.w_ih, p.w_hh, p.b_ih, p.b_hh},
+                      [&] { return weighted_sum(rnn_layer(cpu_backend(), cell, x, p, T, B, o).h, R); });
+      RnnLayerOut out = rnn_layer(cpu_backend(), cell, x, p, T, B, o);
+      // Sequence 1 alone, 2 steps long, gives the same states; after them the state is held.
+      Tensor x1({2, in});
+      for (int t = 0; t < 2; ++t)
+        for (int j = 0; j < in; ++j) x1.data[t * in + j] = x->value.data[((size_t)t * B + 1) * in + j];
+      RnnLayerOut alone = rnn_layer(cpu_backend(), cell, constant(x1), p, 2, 1);
+      for (int t = 0; t < T; ++t)
+        for (int j = 0; j < H; ++j) {
+          float expect = alone.states->h_at(std::min(t, 1))[j];
+          REQUIRE(out.states->h_at(t)[H + j] == Approx(expect).margin(1e-6));
+          float y = out.h->value.data[((size_t)t * B + 1) * H + j];
+          if (t < 2) REQUIRE(y == Approx(expect).margin(1e-6));
+          else REQUIRE(y == 0.0f);
+          REQUIRE(out.states->h_at(t)[2 * H + j] == 0.0f);  // length 0: the zero initial state throughout
+        }
+    }
+  }
+}

@@ -1,4 +1,5 @@
 // cmd_lm.cpp — the language-model commands: train, eval, sample, corpus.
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -16,6 +17,20 @@ void add_common(CLI::App* cmd) {
   cmd->add_option_function<int>("--threads", [](const int& n) { set_threads(n); },
                                 "threads for BLAS and gate loops (default: all cores)");
 }
+
+void DataOptions::add_to(CLI::App* cmd) {
+  auto* c = cmd->add_option("--corpus", corpus, "shakespeare | ptb | wsj:PATH | FILE");
+  cmd->add_option("--split", split)->capture_default_str()->check(CLI::IsMember({"train", "valid", "test"}));
+  auto* t = cmd->add_option("--text", text, "a plain text file, every line a segment");
+  c->excludes(t);
+}
+
+std::vector<Segment> DataOptions::load() const {
+  if (corpus.empty() && text.empty()) throw CLI::ValidationError("needs --corpus or --text");
+  return text.empty() ? load_corpus(corpus).split(split) : read_segments(text);
+}
+
+std::string DataOptions::describe() const { return text.empty() ? corpus + ":" + split : text; }
 
 void add_train(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "train a character LM (embedding -> LSTM/GRU stack -> projection)");
@@ -59,23 +74,24 @@ void add_train(CLI::App& app) {
 
 void add_eval(CLI::App& app) {
   auto* cmd = app.add_subcommand("eval", "bits per character and perplexity of a model on a split or a text file");
-  static std::string model_path, corpus, split = "test", text;
+  static std::string model_path;
+  static DataOptions data;
   static bool as_json = false;
   static int batch = 64;
   cmd->add_option("--model", model_path)->required();
-  auto* c = cmd->add_option("--corpus", corpus, "shakespeare | ptb | wsj:PATH | FILE");
-  cmd->add_option("--split", split)->capture_default_str()->check(CLI::IsMember({"train", "valid", "test"}));
-  auto* t = cmd->add_option("--text", text, "a plain text file, every line a segment");
-  c->excludes(t);
+  data.add_to(cmd);
   cmd->add_option("--batch", batch)->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_flag("--json", as_json);
   add_common(cmd);
   cmd->callback([] {
-    if (corpus.empty() && text.empty()) throw CLI::ValidationError("eval needs --corpus or --text");
     auto model = load_model(model_path);
-    std::vector<Segment> segs = text.empty() ? load_corpus(corpus).split(split) : read_segments(text);
+    std::vector<Segment> segs = data.load();
+    std::string source = data.describe();
     EvalResult r = evaluate(*model, segs, batch);
-    std::string source = text.empty() ? corpus + ":" + split : text;
+    if (r.targets == 0) throw std::invalid_argument(source + ": no text to evaluate (the split is empty)");
+    if (!std::isfinite(r.bpc))
+      throw FileError(model_path, "gives non-finite log-probabilities on " + source + " (bpc " + std::to_string(r.bpc) +
+                                      "): its weights are broken");
     if (as_json) {
       nlohmann::json j = {{"model", model_path}, {"data", source}, {"bpc", r.bpc}, {"perplexity", r.perplexity},
                           {"targets", r.targets}};

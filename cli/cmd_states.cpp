@@ -11,23 +11,19 @@ namespace memsig::cli {
 
 void add_states(CLI::App& app) {
   auto* cmd = app.add_subcommand("states", "dump every layer's per-step states (h, and c for LSTMs) to a safetensors file");
-  static std::string model_path, corpus, split = "test", text, out;
+  static std::string model_path, out;
+  static DataOptions data;
   static int64_t max_segments = 0;
   cmd->add_option("--model", model_path)->required();
-  auto* c = cmd->add_option("--corpus", corpus, "shakespeare | ptb | wsj:PATH | FILE");
-  cmd->add_option("--split", split)->capture_default_str()->check(CLI::IsMember({"train", "valid", "test"}));
-  auto* t = cmd->add_option("--text", text, "a plain text file, every line a segment");
-  c->excludes(t);
+  data.add_to(cmd);
   cmd->add_option("--max-segments", max_segments, "only the first N segments (0 = all)")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--out", out, "the .safetensors file to write")->required();
   add_common(cmd);
   cmd->callback([] {
-    if (corpus.empty() && text.empty()) throw CLI::ValidationError("states needs --corpus or --text");
     auto model = load_model(model_path);
-    std::vector<Segment> segs = text.empty() ? load_corpus(corpus).split(split) : read_segments(text);
+    std::vector<Segment> segs = data.load();
     if (max_segments > 0 && (int64_t)segs.size() > max_segments) segs.resize(max_segments);
-    std::string source = text.empty() ? corpus + ":" + split : text;
-    auto info = dump_states(*model, segs, out, {{"data", source}, {"model_file", model_path}});
+    auto info = dump_states(*model, segs, out, {{"data", data.describe()}, {"model_file", model_path}});
     std::printf("wrote %s: %lld rows from %lld segments, %.1f MiB\n", out.c_str(), (long long)info.rows,
                 (long long)info.segments, info.bytes / 1048576.0);
   });

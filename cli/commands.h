@@ -1,6 +1,10 @@
 // commands.h — each memsig subcommand registers itself on the CLI11 app.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "corpora/symbols.h"
 
 namespace memsig::cli {
 
@@ -17,5 +21,13 @@ void add_states(CLI::App& app);
 
 // Options every command shares: --threads.
 void add_common(CLI::App* cmd);
+
+// The data a command reads: --corpus NAME [--split S] or --text FILE.
+struct DataOptions {
+  std::string corpus, split = "test", text;
+  void add_to(CLI::App* cmd);
+  std::vector<memsig::Segment> load() const;  // CLI::ValidationError when neither is given
+  std::string describe() const;               // "ptb:test" or the text file
+};
 
 }  // namespace memsig::cli

@@ -35,6 +35,13 @@ struct TinyNet {
   }
 };
 
+// One layer's parameters, random, for a cell with G gate blocks.
+RnnParams random_params(Cell cell, int in, int H, Rng& rng) {
+  int G = gate_count(cell);
+  return {param(random_tensor({G * H, in}, rng)), param(random_tensor({G * H, H}, rng)), param(random_tensor({G * H}, rng)),
+          param(random_tensor({G * H}, rng))};
+}
+
 // One layer written with elementary ops, one step at a time, from PyTorch's nn.LSTM/nn.GRU docs.
 Var reference_layer(Cell cell, const Var& x, const RnnParams& p, int T, int B, int H) {
   Var h = constant(Tensor({B, H})), c = constant(Tensor({B, H}));
@@ -83,9 +90,8 @@ TEST_CASE("fused RNN layers equal the step-by-step composition of elementary ops
   for (Cell cell : {Cell::LSTM, Cell::GRU}) {
     SECTION(cell_name(cell)) {
       Rng rng(11);
-      const int T = 6, B = 2, in = 3, H = 5, G = gate_count(cell);
-      RnnParams p{param(random_tensor({G * H, in}, rng)), param(random_tensor({G * H, H}, rng)),
-                  param(random_tensor({G * H}, rng)), param(random_tensor({G * H}, rng))};
+      const int T = 6, B = 2, in = 3, H = 5;
+      RnnParams p = random_params(cell, in, H, rng);
       Var x1 = param(random_tensor({T * B, in}, rng)), x2 = param(x1->value);
       Tensor R = random_tensor({T * B, H}, rng);
       std::vector<Var> ps{p.w_ih, p.w_hh, p.b_ih, p.b_hh};
@@ -131,8 +137,7 @@ TEST_CASE("a conditioning input joins the gate pre-activations, with its gradien
     SECTION(cell_name(cell)) {
       Rng rng(21);
       const int T = 4, B = 2, in = 3, H = 3, G = gate_count(cell);
-      RnnParams p{param(random_tensor({G * H, in}, rng)), param(random_tensor({G * H, H}, rng)),
-                  param(random_tensor({G * H}, rng)), param(random_tensor({G * H}, rng))};
+      RnnParams p = random_params(cell, in, H, rng);
       Var x = param(random_tensor({T * B, in}, rng));
       Var cond = param(random_tensor({T * B, G * H}, rng));
       Tensor R = random_tensor({T * B, H}, rng);
@@ -161,9 +166,8 @@ TEST_CASE("per-sequence lengths hold the state past the end, zero its outputs, a
   for (Cell cell : {Cell::LSTM, Cell::GRU}) {
     SECTION(cell_name(cell)) {
       Rng rng(33);
-      const int T = 5, B = 3, in = 2, H = 3, G = gate_count(cell);
-      RnnParams p{param(random_tensor({G * H, in}, rng)), param(random_tensor({G * H, H}, rng)),
-                  param(random_tensor({G * H}, rng)), param(random_tensor({G * H}, rng))};
+      const int T = 5, B = 3, in = 2, H = 3;
+      RnnParams p = random_params(cell, in, H, rng);
       Var x = param(random_tensor({T * B, in}, rng));
       Tensor R = random_tensor({T * B, H}, rng);
       RnnOptions o;

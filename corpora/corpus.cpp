@@ -55,8 +55,12 @@ std::string locate(const std::string& rel) {
   throw FileError(path, "missing; set MEMSIG_CORPORA to a folder that holds " + rel);
 }
 
-// Every 20 segments: 18 train, 1 valid, 1 test.
-Corpus split_90_5_5(const std::string& name, std::vector<Segment> all) {
+// Every 20 segments: 18 train, 1 valid, 1 test. Fewer than 20 leave valid or test empty: an error
+// naming the source, not empty splits that evaluate to 0 bits.
+Corpus split_90_5_5(const std::string& name, std::vector<Segment> all, const std::string& source) {
+  if (all.size() < 20)
+    throw FileError(source, "only " + std::to_string(all.size()) +
+                                " non-empty lines; splitting 90/5/5 needs at least 20 (18 train, 1 valid, 1 test)");
   Corpus c;
   c.name = name;
   for (size_t i = 0; i < all.size(); ++i) {
@@ -120,7 +124,10 @@ std::vector<Segment> read_segments(const std::string& path, bool ptb_tokens) {
 }
 
 Corpus load_corpus(const std::string& spec) {
-  if (spec == "shakespeare") return split_90_5_5("shakespeare", read_segments(locate("tinyshakespeare/input.txt")));
+  if (spec == "shakespeare") {
+    std::string path = locate("tinyshakespeare/input.txt");
+    return split_90_5_5("shakespeare", read_segments(path), path);
+  }
   if (spec == "ptb") {
     Corpus c;
     c.name = "ptb";
@@ -129,10 +136,10 @@ Corpus load_corpus(const std::string& spec) {
     c.test = read_segments(locate("ptb/ptb.test.txt"), true);
     return c;
   }
-  if (spec.rfind("wsj:", 0) == 0) return split_90_5_5("wsj", read_wsj_dir(spec.substr(4)));
+  if (spec.rfind("wsj:", 0) == 0) return split_90_5_5("wsj", read_wsj_dir(spec.substr(4)), spec.substr(4));
   if (!file_exists(spec))
     throw FileError(spec, "no such corpus file (named corpora: shakespeare, ptb, wsj:PATH)");
-  return split_90_5_5(fs::path(spec).filename().string(), read_segments(spec));
+  return split_90_5_5(fs::path(spec).filename().string(), read_segments(spec), spec);
 }
 
 Corpus load_split_files(const std::string& train, const std::string& valid, const std::string& test) {

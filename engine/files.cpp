@@ -1,26 +1,93 @@
 #include "engine/files.h"
 
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 namespace memsig {
 
+namespace {
+
+// Temporary files being written right now, so that SIGINT/SIGTERM/SIGHUP can remove them before
+// the process dies (kill -9 cannot be caught: the next write to the same path removes what a dead
+// process left, see remove_stale_temps).
+constexpr int kMaxLiveTemps = 16;
+char g_live[kMaxLiveTemps][4096];
+std::atomic<bool> g_used[kMaxLiveTemps];
+
+void on_fatal_signal(int sig) {
+  for (int i = 0; i < kMaxLiveTemps; ++i)
+    if (g_used[i].load()) ::unlink(g_live[i]);  // async-signal-safe
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+int register_temp(const std::string& tmp) {
+  static bool installed = [] {
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::signal(sig, on_fatal_signal);
+    return true;
+  }();
+  (void)installed;
+  if (tmp.size() >= sizeof g_live[0]) return -1;
+  for (int i = 0; i < kMaxLiveTemps; ++i) {
+    bool expected = false;
+    if (g_used[i].load() || !g_used[i].compare_exchange_strong(expected, true)) continue;
+    std::memcpy(g_live[i], tmp.c_str(), tmp.size() + 1);
+    return i;
+  }
+  return -1;
+}
+
+void unregister_temp(int slot) {
+  if (slot >= 0) g_used[slot].store(false);
+}
+
+// PATH.tmp.PID files whose process no longer runs: left by a kill -9 or a power cut.
+void remove_stale_temps(const std::string& path) {
+  namespace fs = std::filesystem;
+  fs::path p(path);
+  std::error_code ec;
+  fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  std::string prefix = p.filename().string() + ".tmp.";
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    char* rest = nullptr;
+    long pid = std::strtol(name.c_str() + prefix.size(), &rest, 10);
+    if (pid <= 0 || *rest != '\0') continue;
+    if (::kill((pid_t)pid, 0) != 0 && errno == ESRCH) fs::remove(it->path(), ec);
+  }
+}
+
+}  // namespace
+
+TempFile::TempFile(const std::string& target) : target_(target), tmp_(target + ".tmp." + std::to_string(::getpid())) {
+  remove_stale_temps(target);
+  slot_ = register_temp(tmp_);
+}
+
+TempFile::~TempFile() {
+  if (!committed_) std::remove(tmp_.c_str());
+  unregister_temp(slot_);
+}
+
+void TempFile::commit() {
+  if (std::rename(tmp_.c_str(), target_.c_str()) != 0) throw FileError(target_, "cannot replace file");
+  committed_ = true;
+}
+
 void write_atomically(const std::string& path, const std::function<void(const std::string&)>& write) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  try {
-    write(tmp);
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw FileError(path, "cannot replace file");
-  }
+  TempFile tmp(path);
+  write(tmp.path());
+  tmp.commit();
 }
 
 void write_text_atomically(const std::string& path, const std::string& text) {
@@ -33,7 +100,15 @@ void write_text_atomically(const std::string& path, const std::string& text) {
   });
 }
 
+void require_regular_file(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) throw FileError(path, std::string("cannot open for reading: ") + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) throw FileError(path, "is a directory, not a file");
+  if (!S_ISREG(st.st_mode)) throw FileError(path, "is not a regular file (a device, pipe or socket)");
+}
+
 std::string read_file(const std::string& path) {
+  require_regular_file(path);  // before opening: a FIFO with no writer would block, /dev/zero never ends
   std::ifstream f(path, std::ios::binary);
   if (!f) throw FileError(path, "cannot open for reading");
   std::ostringstream ss;

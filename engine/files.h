@@ -12,10 +12,30 @@ struct FileError : std::runtime_error {
 };
 
 // Writes via `write(tmp_path)` to a temporary file beside `path`, then renames it over `path`,
-// so a reader (or a crash) never sees a half-written file.
+// so a reader (or a crash) never sees a half-written file. A temporary file is removed when the
+// process is interrupted (SIGINT, SIGTERM, SIGHUP); one left by a killed process is removed by the
+// next write to the same path.
 void write_atomically(const std::string& path, const std::function<void(const std::string& tmp)>& write);
+
+// The temporary file behind write_atomically, for writers that fill a file piece by piece:
+// path() to write, commit() to rename it over the target; destroyed uncommitted, it is removed.
+class TempFile {
+ public:
+  explicit TempFile(const std::string& target);
+  ~TempFile();
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  const std::string& path() const { return tmp_; }
+  void commit();
+
+ private:
+  std::string target_, tmp_;
+  int slot_ = -1;
+  bool committed_ = false;
+};
 void write_text_atomically(const std::string& path, const std::string& text);
-std::string read_file(const std::string& path);  // throws FileError
+std::string read_file(const std::string& path);  // a regular file's bytes; throws FileError
+void require_regular_file(const std::string& path);  // FileError for a directory, device, pipe
 bool file_exists(const std::string& path);
 void make_dirs(const std::string& dir);  // mkdir -p; throws FileError
 

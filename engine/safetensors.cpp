@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <fstream>
@@ -52,6 +53,7 @@ SafeTensors load_safetensors(const std::string& path) {
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n |= (uint64_t)(unsigned char)bytes[i] << (8 * i);
   if (bytes.size() > 8 && bytes[8] != '{') throw FileError(path, "not a safetensors file (no JSON header after the 8-byte length)");
+  if (n > kMaxHeaderBytes) throw FileError(path, "header length " + std::to_string(n) + " is over the format's 100 MB limit");
   if (n > bytes.size() - 8) throw FileError(path, "truncated: header says " + std::to_string(n) + " bytes of JSON, file has " + std::to_string(bytes.size() - 8));
   json header;
   try {
@@ -63,6 +65,8 @@ SafeTensors load_safetensors(const std::string& path) {
   const char* data = bytes.data() + 8 + n;
   uint64_t data_size = bytes.size() - 8 - n;
   SafeTensors st;
+  struct Span { uint64_t begin, end; std::string name; };
+  std::vector<Span> spans;
   for (auto& [name, entry] : header.items()) {
     if (name == "__metadata__") {
       if (!entry.is_object()) throw FileError(path, "__metadata__ is not an object");
@@ -72,29 +76,55 @@ SafeTensors load_safetensors(const std::string& path) {
       }
       continue;
     }
-    try {
-      std::string dtype = entry.at("dtype").get<std::string>();
-      if (dtype != "F32") throw FileError(path, "tensor '" + name + "' has dtype " + dtype + " (memsig reads F32)");
-      std::vector<int64_t> shape = entry.at("shape").get<std::vector<int64_t>>();
-      auto offs = entry.at("data_offsets").get<std::vector<uint64_t>>();
-      if (offs.size() != 2 || offs[0] > offs[1]) throw FileError(path, "tensor '" + name + "' has bad data_offsets");
-      if (offs[1] > data_size) throw FileError(path, "truncated: tensor '" + name + "' ends at byte " + std::to_string(offs[1]) + " of a " + std::to_string(data_size) + "-byte data section");
-      for (int64_t d : shape) if (d < 0) throw FileError(path, "tensor '" + name + "' has a negative dimension");
-      Tensor t(shape);
-      if (offs[1] - offs[0] != (uint64_t)t.numel() * sizeof(float))
-        throw FileError(path, "tensor '" + name + "' byte size does not match shape " + t.shape_str());
-      std::memcpy(t.ptr(), data + offs[0], offs[1] - offs[0]);
-      st.tensors[name] = std::move(t);
-    } catch (const json::exception& e) {
-      throw FileError(path, "malformed entry for tensor '" + name + "': " + e.what());
+    auto bad = [&](const std::string& what) { throw FileError(path, "tensor '" + name + "' " + what); };
+    if (!entry.is_object() || !entry.contains("dtype") || !entry.contains("shape") || !entry.contains("data_offsets"))
+      bad("needs dtype, shape and data_offsets");
+    if (!entry["dtype"].is_string()) bad("has a dtype that is not a string");
+    std::string dtype = entry["dtype"].get<std::string>();
+    if (dtype != "F32") bad("has dtype " + dtype + " (memsig reads F32)");
+    const json& jshape = entry["shape"];
+    const json& joffs = entry["data_offsets"];
+    if (!jshape.is_array()) bad("has a shape that is not an array");
+    std::vector<int64_t> shape;
+    uint64_t numel = 1;
+    for (auto& d : jshape) {
+      if (!d.is_number_unsigned()) bad("has a shape entry that is not a non-negative integer: " + d.dump());
+      uint64_t v = d.get<uint64_t>();
+      if (v > (uint64_t)kMaxElements || __builtin_mul_overflow(numel, v, &numel) || numel > (uint64_t)kMaxElements)
+        bad("has a shape too large to hold: " + jshape.dump());
+      shape.push_back((int64_t)v);
     }
+    if (!joffs.is_array() || joffs.size() != 2 || !joffs[0].is_number_unsigned() || !joffs[1].is_number_unsigned())
+      bad("has bad data_offsets (two non-negative integers)");
+    uint64_t begin = joffs[0].get<uint64_t>(), end = joffs[1].get<uint64_t>();
+    if (begin > end) bad("has bad data_offsets (begin after end)");
+    if (end > data_size)
+      throw FileError(path, "truncated: tensor '" + name + "' ends at byte " + std::to_string(end) + " of a " +
+                                std::to_string(data_size) + "-byte data section");
+    if (end - begin != numel * sizeof(float)) bad("byte size does not match shape " + jshape.dump());
+    Tensor t(shape);  // bounded by the file's own size, checked above
+    std::memcpy(t.ptr(), data + begin, end - begin);
+    st.tensors[name] = std::move(t);
+    spans.push_back({begin, end, name});
   }
+  // The data section is covered exactly once: no overlapping (aliased) tensors and no holes.
+  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.begin < b.begin; });
+  uint64_t at = 0;
+  for (size_t i = 0; i < spans.size(); ++i) {
+    if (spans[i].begin < at)
+      throw FileError(path, "tensors '" + spans[i - 1].name + "' and '" + spans[i].name + "' overlap in the data section");
+    if (spans[i].begin > at)
+      throw FileError(path, "bytes " + std::to_string(at) + ".." + std::to_string(spans[i].begin) + " of the data section belong to no tensor");
+    at = spans[i].end;
+  }
+  if (at != data_size)
+    throw FileError(path, std::to_string(data_size - at) + " bytes after the last tensor belong to no tensor");
   return st;
 }
 
 SafetensorsStream::SafetensorsStream(const std::string& path, const std::vector<Decl>& tensors,
                                      const std::map<std::string, std::string>& metadata)
-    : path_(path), tmp_(path + ".tmp." + std::to_string(::getpid())) {
+    : path_(path), tmp_(std::make_unique<TempFile>(path)) {
   json header = json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   uint64_t offset = 0;
@@ -108,7 +138,7 @@ SafetensorsStream::SafetensorsStream(const std::string& path, const std::vector<
   }
   std::string h = header.dump();
   while (h.size() % 8) h += ' ';
-  FILE* f = std::fopen(tmp_.c_str(), "wb");
+  FILE* f = std::fopen(tmp_->path().c_str(), "wb");
   if (!f) throw FileError(path, "cannot open for writing");
   file_ = f;
   unsigned char len[8];
@@ -120,10 +150,7 @@ SafetensorsStream::SafetensorsStream(const std::string& path, const std::vector<
 }
 
 SafetensorsStream::~SafetensorsStream() {
-  if (file_) {
-    std::fclose((FILE*)file_);
-    std::remove(tmp_.c_str());
-  }
+  if (file_) std::fclose((FILE*)file_);  // the TempFile removes the unfinished file
 }
 
 void SafetensorsStream::write(const std::string& name, int64_t first, const void* data, int64_t count) {
@@ -141,10 +168,8 @@ void SafetensorsStream::finish() {
   file_ = nullptr;
   bool ok = std::fflush(f) == 0;
   ok = std::fclose(f) == 0 && ok;
-  if (!ok || std::rename(tmp_.c_str(), path_.c_str()) != 0) {
-    std::remove(tmp_.c_str());
-    throw FileError(path_, "cannot write file");
-  }
+  if (!ok) throw FileError(path_, "cannot write file (disk full?)");
+  tmp_->commit();
 }
 
 }  // namespace memsig

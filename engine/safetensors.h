@@ -4,10 +4,12 @@
 // (offsets into the data section) and may hold "__metadata__": {string: string}.
 #pragma once
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "engine/files.h"
 #include "engine/tensor.h"
 
 namespace memsig {
@@ -21,7 +23,10 @@ struct SafeTensors {
 // Atomic (temp file + rename). Tensors are written in the order given.
 void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, const Tensor*>>& tensors,
                       const std::map<std::string, std::string>& metadata);
-// Validates everything (sizes, offsets, dtypes, JSON) and throws FileError naming the problem.
+// Validates everything (sizes, offsets, dtypes, JSON) before allocating, and throws FileError
+// naming the problem. Only regular files are read; the header is at most 100 MB (the format's
+// limit); tensors must tile the data section exactly (no overlap, no unindexed bytes).
+constexpr uint64_t kMaxHeaderBytes = 100000000;
 SafeTensors load_safetensors(const std::string& path);
 
 // A safetensors file too large to hold in memory, written in pieces: every tensor (F32 or I32) is
@@ -42,7 +47,8 @@ class SafetensorsStream {
   void finish();
 
  private:
-  std::string path_, tmp_;
+  std::string path_;
+  std::unique_ptr<TempFile> tmp_;
   void* file_ = nullptr;
   uint64_t data_start_ = 0;
   std::map<std::string, std::pair<uint64_t, int64_t>> place_;  // name -> byte offset in the data section, elements

@@ -27,9 +27,12 @@ struct Tensor {
   float operator[](int64_t i) const { return data[i]; }
 
   void zero();
-  std::string shape_str() const;
+  std::string shape_str() const { return shape_str(shape); }
+  static std::string shape_str(const std::vector<int64_t>& shape);
 };
 
+// The product of the dimensions; throws on a negative dimension or more than kMaxElements.
+constexpr int64_t kMaxElements = int64_t(1) << 40;
 int64_t numel_of(const std::vector<int64_t>& shape);
 
 }  // namespace memsig

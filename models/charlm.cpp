@@ -40,6 +40,21 @@ std::vector<std::pair<std::string, Var>> CharLM::named_parameters() const {
   return out;
 }
 
+std::vector<std::pair<std::string, std::vector<int64_t>>> CharLM::parameter_shapes(const CharLMConfig& c) {
+  const int64_t G = gate_count(c.cell), H = c.hidden;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> out{{"embed.weight", {c.vocab, c.embed}}};
+  for (int l = 0; l < c.layers; ++l) {
+    std::string k = std::to_string(l);
+    out.push_back({"rnn.weight_ih_l" + k, {G * H, l == 0 ? c.embed : H}});
+    out.push_back({"rnn.weight_hh_l" + k, {G * H, H}});
+    out.push_back({"rnn.bias_ih_l" + k, {G * H}});
+    out.push_back({"rnn.bias_hh_l" + k, {G * H}});
+  }
+  out.push_back({"proj.weight", {c.vocab, H}});
+  out.push_back({"proj.bias", {c.vocab}});
+  return out;
+}
+
 std::map<std::string, std::string> CharLM::file_metadata() const {
   return {{"format", "memsig-charlm"},
           {"cell", cell_name(cfg.cell)},

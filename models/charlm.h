@@ -43,6 +43,9 @@ class CharLM : public LanguageModel, public Trainable {
   Var proj_w, proj_b;        // [vocab, H], [vocab]
   RnnBackend* backend;       // where the recurrent loops run (CPU unless told otherwise)
 
+  // Names and shapes of the parameters of a model of this configuration, in named_parameters() order.
+  static std::vector<std::pair<std::string, std::vector<int64_t>>> parameter_shapes(const CharLMConfig& cfg);
+
   // Trainable: PyTorch's state_dict names; the model-file metadata (models/model_file.h).
   std::vector<std::pair<std::string, Var>> named_parameters() const override;
   std::map<std::string, std::string> file_metadata() const override;

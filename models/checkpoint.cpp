@@ -83,6 +83,8 @@ void load_checkpoint(const std::string& path, Trainable& model, Optimizer& optim
   if (!has_settings) {
     std::fprintf(stderr, "%s: checkpoint predates stored run settings; resuming without checking them\n", path.c_str());
   } else {
+    std::string differ;  // every setting that differs, in one line
+    bool only_lr = true;
     for (auto& [k, v] : settings) {
       auto it = st.metadata.find(k);
       std::string old = it == st.metadata.end() ? "(none)" : it->second;
@@ -91,11 +93,13 @@ void load_checkpoint(const std::string& path, Trainable& model, Optimizer& optim
         std::fprintf(stderr, "%s: learning rate changed from %s to %s (--allow-lr-change)\n", path.c_str(), old.c_str(), v.c_str());
         continue;
       }
-      std::string flag = "--" + k.substr(4);
-      throw FileError(path, "checkpoint was written with " + flag + " " + old + ", this run has " + v +
-                                (k == "run.lr" ? " (pass --allow-lr-change to continue with the new rate)"
-                                               : " (a resumed run must match; use another --out to start afresh)"));
+      differ += (differ.empty() ? "" : "; ") + ("--" + k.substr(4)) + " " + old + " (this run: " + v + ")";
+      only_lr = only_lr && k == "run.lr";
     }
+    if (!differ.empty())
+      throw FileError(path, "checkpoint was written with " + differ +
+                                (only_lr ? "; pass --allow-lr-change to continue with the new rate"
+                                         : "; a resumed run must match (use another --out to start afresh)"));
   }
   for (auto& [name, var] : model.named_parameters()) {
     const Tensor& t = st.at(path, name);

@@ -6,15 +6,17 @@
 
 namespace memsig {
 
-static int meta_int(const std::string& path, const SafeTensors& st, const std::string& key) {
+// A whole-string integer in 1..max.
+static int meta_int(const std::string& path, const SafeTensors& st, const std::string& key, int max) {
   auto it = st.metadata.find(key);
   if (it == st.metadata.end()) throw FileError(path, "metadata has no '" + key + "'");
   try {
     size_t used = 0;
-    int v = std::stoi(it->second, &used);
+    long long v = std::stoll(it->second, &used);
     if (used != it->second.size() || v <= 0) throw std::invalid_argument("");
-    return v;
-  } catch (const std::exception&) {
+    if (v > max) throw FileError(path, "metadata '" + key + "' = " + it->second + " is over memsig's limit of " + std::to_string(max));
+    return (int)v;
+  } catch (const std::logic_error&) {
     throw FileError(path, "metadata '" + key + "' is not a positive integer: '" + it->second + "'");
   }
 }
@@ -31,9 +33,9 @@ std::unique_ptr<CharLM> model_from(const std::string& path, const SafeTensors& s
   } catch (const std::invalid_argument& e) {
     throw FileError(path, std::string("metadata 'cell': ") + e.what());
   }
-  cfg.layers = meta_int(path, st, "layers");
-  cfg.hidden = meta_int(path, st, "hidden");
-  cfg.embed = meta_int(path, st, "embed");
+  cfg.layers = meta_int(path, st, "layers", kMaxLayers);
+  cfg.hidden = meta_int(path, st, "hidden", kMaxWidth);
+  cfg.embed = meta_int(path, st, "embed", kMaxWidth);
   auto sym = st.metadata.find("symbols");
   if (sym == st.metadata.end()) throw FileError(path, "metadata has no 'symbols'");
   try {
@@ -42,14 +44,16 @@ std::unique_ptr<CharLM> model_from(const std::string& path, const SafeTensors& s
   } catch (const nlohmann::json::exception&) {
     throw FileError(path, "metadata 'symbols' is not a JSON array of strings");
   }
+  // Every tensor the metadata implies must be in the file with its shape before anything is
+  // allocated: sizes then rest on bytes the file really has, not on what its metadata claims.
+  for (auto& [name, shape] : CharLM::parameter_shapes(cfg)) {
+    const Tensor& t = st.at(path, name);
+    if (t.shape != shape)
+      throw FileError(path, "tensor '" + name + "' has shape " + t.shape_str() + ", expected " + Tensor::shape_str(shape));
+  }
   Rng rng(0);
   auto model = std::make_unique<CharLM>(cfg, rng);
-  for (auto& [name, p] : model->named_parameters()) {
-    const Tensor& t = st.at(path, name);
-    if (t.shape != p->value.shape)
-      throw FileError(path, "tensor '" + name + "' has shape " + t.shape_str() + ", expected " + p->value.shape_str());
-    p->value.data = t.data;
-  }
+  for (auto& [name, p] : model->named_parameters()) p->value.data = st.at(path, name).data;
   return model;
 }
 

@@ -16,6 +16,7 @@
 namespace memsig {
 
 // save: save_trainable(path, model) (models/trainable.h) writes exactly this contract.
+constexpr int kMaxLayers = 64, kMaxWidth = 1 << 16;  // limits on metadata sizes
 std::unique_ptr<CharLM> model_from(const std::string& path, const SafeTensors& st);
 std::unique_ptr<CharLM> load_model(const std::string& path);  // FileError naming the problem
 

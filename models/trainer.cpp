@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <stdexcept>
 
@@ -18,6 +19,7 @@ const char* kCurveHeader = "seconds,epoch,step,chars,train_bpc,valid_bpc,valid_p
 
 // A validation result this far above the uniform model's log2(33) bits means the run diverged.
 constexpr double kDivergedBpc = 20.0;
+constexpr int kDivergenceWindow = 20;  // steps the training loss is averaged over for that test
 
 std::string g(double v) {
   char buf[32];
@@ -72,6 +74,7 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
   Curve curve(kCurveHeader);
   curve.rows = prog.curve;
   curve.write(opt.log_csv);  // a bad --log path fails now, not after training
+  if (auto dir = std::filesystem::path(opt.out).parent_path(); !dir.empty()) make_dirs(dir.string());
 
   const int64_t total_chars = task.targets_per_epoch() * opt.epochs;
   auto write_checkpoint = [&]() {
@@ -80,8 +83,8 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
     save_checkpoint(ckpt_path, model, *optim, prog, settings);
   };
   bool checkpoint_written = false;
-  auto stop = [&](const std::string& why) {
-    throw std::runtime_error("training stopped at step " + std::to_string(prog.step + 1) + " (epoch " +
+  auto stop = [&](const std::string& why, int64_t step) {
+    throw std::runtime_error("training stopped at step " + std::to_string(step) + " (epoch " +
                              std::to_string(prog.epoch + 1) + "): " + why + "; " +
                              (checkpoint_written || (opt.resume && file_exists(ckpt_path))
                                   ? "the last good checkpoint " + ckpt_path + " is kept"
@@ -94,12 +97,13 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
   ProgressMeter meter(opt.progress_seconds, clock.elapsed(), prog.chars);
   XentStats window;      // training loss since the last progress line
   XentStats since_eval;  // and since the last validation
+  XentStats recent;      // over the last kDivergenceWindow steps
   bool out_of_time = false;
 
   auto validate = [&]() {
     double bpc = task.validate();
-    if (!std::isfinite(bpc)) stop("the validation bpc is " + g(bpc));
-    if (bpc > kDivergedBpc) stop("the model diverged: validation bpc " + g(bpc) + " (a uniform guess gives 5.04)");
+    if (!std::isfinite(bpc)) stop("the validation bpc is " + g(bpc), prog.step);
+    if (bpc > kDivergedBpc) stop("the model diverged: validation bpc " + g(bpc) + " (a uniform guess gives 5.04)", prog.step);
     double train_bpc = since_eval.count > 0 ? since_eval.nats / since_eval.count / std::log(2.0) : NAN;
     since_eval = XentStats{};
     char row[256];
@@ -129,12 +133,20 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
       try {
         train_step(*optim, loss, opt.clip);
       } catch (const NonFinite& e) {
-        stop(e.what());
+        stop(e.what(), prog.step + 1);
       }
       ++prog.step;
       prog.chars += (int64_t)stats.count;
       window.nats += stats.nats; window.count += stats.count;
       since_eval.nats += stats.nats; since_eval.count += stats.count;
+      recent.nats += stats.nats; recent.count += stats.count;
+      if (prog.step % kDivergenceWindow == 0) {
+        double bpc = recent.nats / std::max(recent.count, 1.0) / std::log(2.0);
+        if (bpc > kDivergedBpc)
+          stop("the model diverged: training loss " + g(bpc) + " bpc over the last " + std::to_string(kDivergenceWindow) +
+               " steps (a uniform guess gives 5.04)", prog.step);
+        recent = XentStats{};
+      }
 
       double now = clock.elapsed();
       if (!opt.quiet && meter.due(now)) {

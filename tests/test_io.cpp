@@ -14,17 +14,7 @@
 #include "temp_files.h"
 
 using namespace memsig;
-using memsig::test::temp_path;
-
-namespace {
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
-std::string error_of(const std::function<void()>& f) {
-  try { f(); } catch (const std::exception& e) { return e.what(); }
-  return "";
-}
-}  // namespace
+using namespace memsig::test;
 
 TEST_CASE("safetensors round trip keeps names, shapes, values and metadata", "[io]") {
   Tensor a({2, 3}), b({4});

@@ -59,14 +59,8 @@ void add_train(CLI::App& app) {
   add_common(cmd);
   cmd->callback([] {
     o.model.cell = parse_cell(cell);
-    Corpus c = load_corpus(corpus);
-    Rng rng(o.seed);
-    CharLM probe_size(o.model, rng);
-    std::fprintf(stderr, "corpus %s: %zu/%zu/%zu segments, %lld training chars; %s %dx%d (embed %d), %lld parameters, %d threads\n",
-                 c.name.c_str(), c.train.size(), c.valid.size(), c.test.size(), (long long)count_symbols(c.train),
-                 cell.c_str(), o.model.layers, o.model.hidden, o.model.embed, (long long)probe_size.parameter_count(),
-                 get_threads());
-    TrainResult r = train_charlm(c, o);
+    check_loop_options(o);
+    TrainResult r = train_charlm(load_corpus(corpus), o);
     std::printf("best valid bpc %.4f  perplexity %.3f  (%.0f s, %lld chars, %.1fk chars/s)  model: %s\n", r.best_valid_bpc,
                 r.best_valid_ppl, r.seconds, (long long)r.chars, r.chars / std::max(r.seconds, 1e-9) / 1000, o.out.c_str());
   });

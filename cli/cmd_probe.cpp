@@ -69,6 +69,7 @@ void add_signature(CLI::App& app) {
     o.probe.seed = o.states.seed;
     o.probe.quiet = o.quiet;
     o.checkpoint = out + "/signature.partial.json";
+    check_probe_options(o.probe);
     make_dirs(out);
     Signature sig = compute_signature(source, data, o);
     write_signature_files(sig, out, source.describe() + " on " + data.name);

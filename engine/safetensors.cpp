@@ -47,8 +47,9 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
   });
 }
 
-SafeTensors load_safetensors(const std::string& path) {
-  std::string bytes = read_file(path);
+SafeTensors load_safetensors(const std::string& path) { return parse_safetensors(read_file(path), path); }
+
+SafeTensors parse_safetensors(const std::string& bytes, const std::string& path) {
   if (bytes.size() < 8) throw FileError(path, "not a safetensors file (shorter than its 8-byte header length)");
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n |= (uint64_t)(unsigned char)bytes[i] << (8 * i);
@@ -76,7 +77,8 @@ SafeTensors load_safetensors(const std::string& path) {
       }
       continue;
     }
-    auto bad = [&](const std::string& what) { throw FileError(path, "tensor '" + name + "' " + what); };
+    const std::string tensor = name;  // (a lambda may not capture a structured binding before C++20)
+    auto bad = [&](const std::string& what) { throw FileError(path, "tensor '" + tensor + "' " + what); };
     if (!entry.is_object() || !entry.contains("dtype") || !entry.contains("shape") || !entry.contains("data_offsets"))
       bad("needs dtype, shape and data_offsets");
     if (!entry["dtype"].is_string()) bad("has a dtype that is not a string");

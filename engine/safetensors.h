@@ -28,6 +28,7 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
 // limit); tensors must tile the data section exactly (no overlap, no unindexed bytes).
 constexpr uint64_t kMaxHeaderBytes = 100000000;
 SafeTensors load_safetensors(const std::string& path);
+SafeTensors parse_safetensors(const std::string& bytes, const std::string& path);  // the same, from memory
 
 // A safetensors file too large to hold in memory, written in pieces: every tensor (F32 or I32) is
 // declared up front, so the header and each tensor's place are known; rows are then written at

@@ -69,7 +69,11 @@ void save_checkpoint(const std::string& path, const Trainable& model, Optimizer&
 
 void load_checkpoint(const std::string& path, Trainable& model, Optimizer& optim, TrainProgress& p,
                      const RunSettings& settings, bool allow_lr_change, int batches_per_epoch) {
-  SafeTensors st = load_safetensors(path);
+  restore_checkpoint(path, load_safetensors(path), model, optim, p, settings, allow_lr_change, batches_per_epoch);
+}
+
+void restore_checkpoint(const std::string& path, const SafeTensors& st, Trainable& model, Optimizer& optim,
+                        TrainProgress& p, const RunSettings& settings, bool allow_lr_change, int batches_per_epoch) {
   // The same kind and size of model (the metadata the model file describes itself with).
   for (auto& [k, v] : model.file_metadata()) {
     auto it = st.metadata.find(k);

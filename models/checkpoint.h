@@ -12,6 +12,7 @@
 #include <string>
 
 #include "engine/optim.h"
+#include "engine/safetensors.h"
 #include "models/trainable.h"
 
 namespace memsig {
@@ -37,5 +38,8 @@ void save_checkpoint(const std::string& path, const Trainable& model, Optimizer&
 // `batches_per_epoch` bounds the stored batch position.
 void load_checkpoint(const std::string& path, Trainable& model, Optimizer& optim, TrainProgress& prog,
                      const RunSettings& settings, bool allow_lr_change, int batches_per_epoch);
+// The same from a file already read (`path` names it in errors).
+void restore_checkpoint(const std::string& path, const SafeTensors& st, Trainable& model, Optimizer& optim,
+                        TrainProgress& prog, const RunSettings& settings, bool allow_lr_change, int batches_per_epoch);
 
 }  // namespace memsig

@@ -37,6 +37,14 @@ class CharLMTask : public TrainTask {
     return model_.loss(make_batch(corpus_.train, buckets_[index]), &dropout_rng, &stats);
   }
   double validate() override { return evaluate(model_, corpus_.valid, opt_.batch).bpc; }
+  std::string describe() const override {
+    char line[256];
+    std::snprintf(line, sizeof line, "corpus %s: %zu/%zu/%zu segments, %lld training chars; %s (embed %d), %lld parameters",
+                  corpus_.name.c_str(), corpus_.train.size(), corpus_.valid.size(), corpus_.test.size(),
+                  (long long)count_symbols(corpus_.train), model_.describe().c_str(), opt_.model.embed,
+                  (long long)model_.parameter_count());
+    return line;
+  }
   RunSettings run_settings() const override {
     char dropout[32];
     std::snprintf(dropout, sizeof dropout, "%g", opt_.model.dropout);

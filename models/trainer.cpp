@@ -8,6 +8,7 @@
 
 #include "corpora/batches.h"
 #include "engine/files.h"
+#include "engine/kernels.h"
 #include "engine/optim.h"
 #include "models/progress.h"
 
@@ -33,7 +34,9 @@ std::unique_ptr<Optimizer> make_optimizer(const LoopOptions& opt, std::vector<Va
   throw std::invalid_argument("unknown optimizer '" + opt.optimizer + "' (adam or sgd)");
 }
 
-void check_options(const LoopOptions& o) {
+}  // namespace
+
+void check_loop_options(const LoopOptions& o) {
   auto bad = [](const std::string& what) { throw std::invalid_argument(what); };
   if (!(o.lr > 0 && std::isfinite(o.lr))) bad("--lr must be a positive number, not " + g(o.lr));
   if (!(o.clip >= 0 && std::isfinite(o.clip))) bad("--clip must be 0 (off) or a positive number, not " + g(o.clip));
@@ -43,10 +46,8 @@ void check_options(const LoopOptions& o) {
   if (o.eval_every < 0) bad("--eval-every must be 0 or positive");
 }
 
-}  // namespace
-
 TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
-  check_options(opt);
+  check_loop_options(opt);
   Trainable& model = task.model();
   std::unique_ptr<Optimizer> optim = make_optimizer(opt, model.parameters());
   optim->param_names = model.parameter_names();
@@ -75,6 +76,7 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
   curve.rows = prog.curve;
   curve.write(opt.log_csv);  // a bad --log path fails now, not after training
   if (auto dir = std::filesystem::path(opt.out).parent_path(); !dir.empty()) make_dirs(dir.string());
+  if (!opt.quiet) std::fprintf(stderr, "%s, %d threads\n", task.describe().c_str(), get_threads());
 
   const int64_t total_chars = task.targets_per_epoch() * opt.epochs;
   auto write_checkpoint = [&]() {

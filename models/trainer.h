@@ -45,6 +45,7 @@ class TrainTask {
   // Mean loss (nats per target) of batch `index` (0 .. batches_per_epoch-1), adding to `stats`.
   virtual Var batch_loss(int index, Rng& dropout_rng, XentStats& stats) = 0;
   virtual double validate() = 0;  // bits per target on the validation split
+  virtual std::string describe() const = 0;  // the data and the model, for the first progress line
   // What a resumed run must share with the one that wrote the checkpoint (data, batch, model
   // options not in its file metadata); the loop adds its own (seed, optimizer, lr, clip).
   virtual RunSettings run_settings() const = 0;
@@ -58,5 +59,7 @@ struct TrainResult {
 };
 
 TrainResult train_loop(TrainTask& task, const LoopOptions& opt);
+// std::invalid_argument naming the option when a setting cannot work (train_loop checks too).
+void check_loop_options(const LoopOptions& opt);
 
 }  // namespace memsig

@@ -218,7 +218,9 @@ std::vector<int> all_lags(int L) {
   return lags;
 }
 
-void check(const ProbeOptions& o) {
+}  // namespace
+
+void check_probe_options(const ProbeOptions& o) {
   auto bad = [](const std::string& what) { throw std::invalid_argument(what); };
   if (o.hidden < 1) bad("--decoder-hidden must be at least 1");
   if (o.depth < 1) bad("--decoder-depth must be at least 1");
@@ -230,11 +232,13 @@ void check(const ProbeOptions& o) {
   if (o.bootstrap < 0) bad("the bootstrap count must not be negative");
 }
 
+namespace {
+
 }  // namespace
 
 std::vector<LagResult> probe_layer(const StateSet& train, const StateSet& valid, const StateSet& test, size_t entry,
                                    const ProbeOptions& opt) {
-  check(opt);
+  check_probe_options(opt);
   const int L = train.max_lag, w = train.width[entry];
   // Seeds follow the source's entry, not its place in this run: a layer's result does not depend
   // on which other layers are probed with it.
@@ -308,7 +312,7 @@ std::vector<LagResult> probe_layer(const StateSet& train, const StateSet& valid,
 
 std::vector<double> probe_layer_one_by_one(const StateSet& train, const StateSet& valid, size_t entry,
                                            const ProbeOptions& opt, int only_lag) {
-  check(opt);
+  check_probe_options(opt);
   const int w = train.width[entry];
   const uint64_t key = (uint64_t)train.entries[entry];
   Standardizer z(train.states[entry], train.n, w);

@@ -44,6 +44,9 @@ struct LagResult {
   int epochs = 0;                       // epochs until the best valid accuracy
 };
 
+// std::invalid_argument naming the option when a setting cannot work (patience < 1, ...).
+void check_probe_options(const ProbeOptions& opt);
+
 // Trains the L decoders (lags 1..L) of one state set entry (a layer) jointly and reports on test.
 std::vector<LagResult> probe_layer(const StateSet& train, const StateSet& valid, const StateSet& test, size_t entry,
                                    const ProbeOptions& opt);

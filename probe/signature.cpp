@@ -135,6 +135,8 @@ ProbedModel probed_from_json(const json& j, const std::string& path, const std::
 
 Signature compute_signature(const StateSource& source, const Corpus& corpus, const SignatureOptions& opt) {
   const ProbeOptions& p = opt.probe;
+  check_probe_options(p);
+  if (opt.states.max_lag < 1) throw std::invalid_argument("--max-lag must be at least 1");
   json settings = {{"corpus", corpus.name}, {"model", source.describe()}, {"model_identity", source.identity()},
                    {"max_lag", opt.states.max_lag}, {"state", source.state_kind()},
                    {"max_train_positions", opt.max_train_positions}, {"max_eval_positions", opt.max_eval_positions},

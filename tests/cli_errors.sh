@@ -33,6 +33,22 @@ expect_error "malformed signature.json" "$dir/bad.json: not valid JSON" -- \
 [ -e "$dir/d.png" ] && fail "a PNG was written after a failed diff"
 expect_error "signature of a layer that does not exist" "layer 5 does not exist" -- \
   "$MEMSIG" signature --model "$dir/m.safetensors" --corpus "$dir/text.txt" --layers 5 --out "$dir/sig"
+expect_error "signature with --patience 0" "--patience must be at least 1" -- \
+  "$MEMSIG" signature --model "$dir/m.safetensors" --corpus "$dir/text.txt" --patience 0 --out "$dir/sig0"
+expect_error "the same layer twice" "layer 1 is named twice" -- \
+  "$MEMSIG" signature --model "$dir/m.safetensors" --corpus "$dir/text.txt" --layers 1,1 --out "$dir/sig1"
+expect_error "a learning rate that is not a number" "--lr must be a positive number" -- \
+  "$MEMSIG" train --corpus "$dir/text.txt" --hidden 8 --embed 4 --lr nan --out "$dir/nan.safetensors"
+expect_error "a --log path that cannot be written, found before training" "/nonexistent/curve.csv" -- \
+  "$MEMSIG" train --corpus "$dir/text.txt" --hidden 8 --embed 4 --log /nonexistent/curve.csv --out "$dir/log.safetensors"
+expect_error "training that diverges (--lr 1e6, SGD, no clipping)" "training stopped at step" -- \
+  "$MEMSIG" train --corpus "$dir/text.txt" --hidden 8 --embed 4 --optimizer sgd --clip 0 --lr 1e6 --epochs 3 --quiet \
+  --out "$dir/div.safetensors"
+[ -e "$dir/div.safetensors.ckpt" ] && fail "a checkpoint was written by a diverged run"
+head -5 "$dir/text.txt" > "$dir/short.txt"
+expect_error "a text too short to split" "$dir/short.txt: only 5 non-empty lines" -- \
+  "$MEMSIG" train --corpus "$dir/short.txt" --out "$dir/short.safetensors"
+expect_error "a directory as a model" "$dir: is a directory" -- "$MEMSIG" eval --model "$dir" --text "$dir/text.txt"
 leftovers=$(find "$dir" -name '*.tmp.*')
 [ -z "$leftovers" ] || fail "temporary files left behind: $leftovers"
 echo "CLI errors: ok"

@@ -177,6 +177,17 @@ def cmd_train(a):
         save_file(model.state_dict(), a.out, model.meta)
 
 
+def loaded_blas():
+    """The BLAS library this process actually loaded (Debian's python3-torch takes libblas.so.3,
+    whichever OpenBLAS build the alternatives system or LD_LIBRARY_PATH points to)."""
+    import os
+    for line in open("/proc/self/maps"):
+        path = line.split()[-1]
+        if "blas" in os.path.basename(path):
+            return os.path.realpath(path)
+    return "unknown"
+
+
 def cmd_bench(a):
     """Same configurations and batches as `memsig bench`: train steps (Adam, clip 5) and inference."""
     torch.set_num_threads(a.threads)
@@ -184,7 +195,7 @@ def cmd_bench(a):
     bs = buckets(segs, a.batch)
     n = a.steps + a.warmup
     batches = [make_batch(segs, bs[i * len(bs) // n]) for i in range(n)]
-    out = {"threads": a.threads, "configs": {}}
+    out = {"threads": a.threads, "blas": loaded_blas(), "configs": {}}
     for item in a.configs.split(","):
         cell, shape = item.split(":")
         layers, hidden = (int(v) for v in shape.split("x"))

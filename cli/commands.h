@@ -13,6 +13,7 @@ void add_diff(CLI::App& app);
 void add_marginal(CLI::App& app);
 void add_figure(CLI::App& app);
 void add_bench(CLI::App& app);
+void add_ngram(CLI::App& app);
 
 // Options every command shares: --threads.
 void add_common(CLI::App* cmd);

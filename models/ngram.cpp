@@ -73,16 +73,22 @@ NgramDiscounts kn_discounts(int64_t n1_, int64_t n2_, int64_t n3_, int64_t n4_) 
   const double D = ney ? n1 / (n1 + 2 * n2) : 0.5;
   d.d1 = d.d2 = d.d3 = D;
   char buf[80];
-  std::snprintf(buf, sizeof buf, "single discount D = %s = %.4g", ney ? "n1/(n1+2 n2)" : "0.5", D);
+  if (ney) std::snprintf(buf, sizeof buf, "single discount D = n1/(n1+2 n2) = %.4g", D);
+  else std::snprintf(buf, sizeof buf, "single discount D = 0.5");
   d.fallback = std::string(buf) + " (" + why + ")";
   return d;
 }
 
-const NgramEntry* NgramLM::find(int k, uint64_t key) const {
-  if (k < 1 || k > order_) return nullptr;
+int64_t NgramLM::index_of(int k, uint64_t key) const {
+  if (k < 1 || k > order_) return -1;
   const auto& g = grams_[k];
   auto it = std::lower_bound(g.begin(), g.end(), key, [](const NgramEntry& e, uint64_t x) { return e.key < x; });
-  return it != g.end() && it->key == key ? &*it : nullptr;
+  return it != g.end() && it->key == key ? it - g.begin() : -1;
+}
+
+const NgramEntry* NgramLM::find(int k, uint64_t key) const {
+  int64_t i = index_of(k, key);
+  return i < 0 ? nullptr : &grams_[k][i];
 }
 
 void NgramLM::train(const std::vector<Segment>& train, int order) {
@@ -91,6 +97,7 @@ void NgramLM::train(const std::vector<Segment>& train, int order) {
                                 std::to_string(kMaxNgramOrder));
   const int N = order;
   order_ = N;
+  arcs_.clear();  // until compile() succeeds, the model is empty
 
   // Windows: at each target position j of <s> c1..cn </s>, the min(N, j+1) symbols ending at j.
   // Full-length windows are the order-N n-grams; shorter ones all start with <s>.
@@ -156,7 +163,6 @@ void NgramLM::train(const std::vector<Segment>& train, int order) {
     const NgramDiscounts& D = discounts_[k];
     std::vector<NgramEntry>& out = grams_[k];
     out.resize(c.size());
-    std::vector<double> lower(kNumSymbols);  // p_{k-1}(w|h') for this context's children
     for (size_t i = 0; i < c.size();) {
       const uint64_t h = ngram_context(c[i].key);
       size_t j = i;
@@ -177,10 +183,10 @@ void NgramLM::train(const std::vector<Segment>& train, int order) {
         seen += p;
         seen_lower += pl;
       }
-      NgramEntry* ctx = const_cast<NgramEntry*>(find(k - 1, h));
-      if (!ctx) throw std::logic_error("n-gram counts are not prefix-closed");
+      int64_t ctx = index_of(k - 1, h);
+      if (ctx < 0) throw std::logic_error("n-gram counts are not prefix-closed");
       bool all_follow = j - i == (size_t)kPredictable;
-      ctx->log_backoff = std::log(all_follow ? gamma : (1 - seen) / (1 - seen_lower));
+      grams_[k - 1][ctx].log_backoff = std::log(all_follow ? gamma : (1 - seen) / (1 - seen_lower));
       i = j;
     }
   }
@@ -264,6 +270,7 @@ void NgramLM::compile() {
 }
 
 double NgramLM::log_prob(const std::vector<uint8_t>& context, int symbol) const {
+  if (arcs_.empty()) throw std::logic_error("the n-gram model is empty: train or read one first");
   if (symbol < 1 || symbol >= kNumSymbols) throw std::invalid_argument("cannot predict symbol id " + std::to_string(symbol));
   for (size_t i = 0; i < context.size(); ++i)
     if (context[i] >= kNumSymbols || context[i] == kEos || (context[i] == kBos && i > 0))
@@ -285,6 +292,7 @@ double NgramLM::log_prob(const std::vector<uint8_t>& context, int symbol) const 
 // a symbol each in turn; their reads are independent, and the processor overlaps their misses.
 NgramScore NgramLM::score(const std::vector<Segment>& segs) const {
   constexpr int kWalkers = 8;
+  if (arcs_.empty()) throw std::logic_error("the n-gram model is empty: train or read one first");
   struct Walker {
     size_t seg, end, pos = 0;  // its slice [seg, end) of the list, and where it is
     int32_t state;
@@ -328,6 +336,7 @@ NgramContext NgramLM::context(int32_t state) const {
 }
 
 NgramContext NgramLM::context_of(const std::vector<uint8_t>& history) const {
+  if (arcs_.empty()) throw std::logic_error("the n-gram model is empty: train or read one first");
   int32_t s = 0;
   for (size_t i = 0; i < history.size(); ++i) {
     uint8_t w = history[i];

@@ -38,8 +38,10 @@
 // Scoring automaton. A state is a stored context (an n-gram of order < N, or the empty context);
 // for every state h and symbol w the table holds ln p(w|h) and the next state: the longest suffix
 // of hw, at most N-1 symbols, that is stored (built like Aho-Corasick's failure links:
-// next(h, w) = hw if stored, else next(h', w)). Scoring is then two table reads per symbol.
-// That state is also what the model "remembers" (KenLM's State): see context().
+// next(h, w) = hw if stored, else next(h', w)). Scoring is then two reads of one table row per
+// symbol. That state is also what the model "remembers" (KenLM's State): see context().
+// The table costs 34 x 8 bytes per state (ln p as a float: scores agree with log_prob() to ~1e-7):
+// 10 MB for the PTB 5-gram (36,552 states), 280 MB for its 8-gram, 950 MB for its 10-gram.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -114,7 +116,8 @@ class NgramLM {
   // starting with <s> at a segment start; only its last N-1 symbols matter.
   double log_prob(const std::vector<uint8_t>& context, int symbol) const;
 
-  // Total -ln p and target count over segments under the protocol.
+  // Total -ln p and target count over segments under the protocol, from the automaton.
+  // Throws std::invalid_argument for a segment holding <s>, </s> or an id >= 34.
   NgramScore score(const std::vector<Segment>& segs) const;
 
   // The automaton, for callers that walk text themselves (the probe).
@@ -140,6 +143,7 @@ class NgramLM {
   std::vector<uint8_t> state_len_;               // its length (0 = the empty context)
   int32_t start_ = 0;
 
+  int64_t index_of(int k, uint64_t key) const;        // position of the stored k-gram in grams_[k], or -1
   const NgramEntry* find(int k, uint64_t key) const;  // the stored k-gram, or null
   void compile();                                      // builds the automaton from grams_
 };

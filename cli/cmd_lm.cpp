@@ -7,6 +7,8 @@
 #include "corpora/corpus.h"
 #include "engine/files.h"
 #include "engine/kernels.h"
+#include "models/any_model.h"
+#include "models/interpolate.h"
 #include "models/model_file.h"
 #include "models/sample.h"
 #include "models/train_charlm.h"
@@ -67,21 +69,43 @@ void add_train(CLI::App& app) {
 }
 
 void add_eval(CLI::App& app) {
-  auto* cmd = app.add_subcommand("eval", "bits per character and perplexity of a model on a split or a text file");
-  static std::string model_path;
+  auto* cmd = app.add_subcommand("eval", "bits per character and perplexity of a model (char LM or .arpa n-gram) on a split or a text file");
+  static std::string model_path, other_path;
   static DataOptions data;
   static bool as_json = false;
   static int batch = 64;
-  cmd->add_option("--model", model_path)->required();
+  cmd->add_option("--model", model_path, "a char LM (.safetensors) or an n-gram model (.arpa)")->required();
   data.add_to(cmd);
+  cmd->add_option("--interpolate", other_path,
+                  "a second model: mix the two per symbol, the weight chosen on valid, and report test (needs --corpus)");
   cmd->add_option("--batch", batch)->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_flag("--json", as_json);
   add_common(cmd);
   cmd->callback([] {
-    auto model = load_model(model_path);
+    AnyModel model = load_any_model(model_path);
+    if (!other_path.empty()) {
+      if (data.corpus.empty()) throw CLI::ValidationError("--interpolate needs --corpus (its weight is chosen on valid)");
+      AnyModel other = load_any_model(other_path);
+      Corpus c = load_corpus(data.corpus);
+      Interpolation ip = interpolate(*model.lm, *other.lm, c.valid, c.test, batch);
+      nlohmann::json j = {{"model", model_path}, {"other", other_path}, {"data", data.corpus + ":test"},
+                          {"weight", ip.weight}, {"valid_bpc", ip.valid_bpc}, {"targets", ip.mixed.targets},
+                          {"bpc", ip.mixed.bpc}, {"perplexity", ip.mixed.perplexity},
+                          {"model_bpc", ip.a.bpc}, {"model_perplexity", ip.a.perplexity},
+                          {"other_bpc", ip.b.bpc}, {"other_perplexity", ip.b.perplexity}};
+      if (as_json) {
+        std::printf("%s\n", j.dump().c_str());
+      } else {
+        std::printf("%s: test perplexity %.4f (%.4f bpc)\n%s: test perplexity %.4f (%.4f bpc)\n"
+                    "mixture %.2f x first + %.2f x second (weight chosen on valid): test perplexity %.4f (%.4f bpc), %lld targets\n",
+                    model_path.c_str(), ip.a.perplexity, ip.a.bpc, other_path.c_str(), ip.b.perplexity, ip.b.bpc, ip.weight,
+                    1 - ip.weight, ip.mixed.perplexity, ip.mixed.bpc, (long long)ip.mixed.targets);
+      }
+      return;
+    }
     std::vector<Segment> segs = data.load();
     std::string source = data.describe();
-    EvalResult r = evaluate(*model, segs, batch);
+    EvalResult r = evaluate(*model.lm, segs, batch);
     if (r.targets == 0) throw std::invalid_argument(source + ": no text to evaluate (the split is empty)");
     if (!std::isfinite(r.bpc))
       throw FileError(model_path, "gives non-finite log-probabilities on " + source + " (bpc " + std::to_string(r.bpc) +

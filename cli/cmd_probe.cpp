@@ -8,7 +8,7 @@
 #include "figures/figures.h"
 #include "figures/signature_plots.h"
 #include "models/model_file.h"
-#include "probe/charlm_source.h"
+#include "probe/sources.h"
 #include "probe/signature.h"
 
 namespace memsig::cli {
@@ -36,7 +36,7 @@ void add_signature(CLI::App& app) {
   auto* cmd = app.add_subcommand("signature", "memory signature: probe what each layer's state remembers of past inputs");
   static std::string model_path, corpus, train, valid, test, layers = "all", state, out;
   static SignatureOptions o;
-  cmd->add_option("--model", model_path)->required();
+  cmd->add_option("--model", model_path, "a char LM (.safetensors) or an n-gram model (.arpa)")->required();
   auto* c = cmd->add_option("--corpus", corpus, "shakespeare | ptb | wsj:PATH | FILE");
   auto* tr = cmd->add_option("--train", train, "training split file (with --valid and --test)");
   cmd->add_option("--valid", valid);
@@ -62,10 +62,10 @@ void add_signature(CLI::App& app) {
   cmd->callback([] {
     if (corpus.empty() && (train.empty() || valid.empty() || test.empty()))
       throw CLI::ValidationError("signature needs --corpus, or --train, --valid and --test");
-    std::shared_ptr<const CharLM> model = load_model(model_path);
-    CharLMSource source(model, state);
+    auto source_ptr = state_source(load_any_model(model_path), state);
+    const StateSource& source = *source_ptr;
     Corpus data = corpus.empty() ? load_split_files(train, valid, test) : load_corpus(corpus);
-    o.states.entries = parse_layers(layers, model->cfg.layers);
+    o.states.entries = parse_layers(layers, (int)source.entries().size());
     o.probe.seed = o.states.seed;
     o.probe.quiet = o.quiet;
     o.checkpoint = out + "/signature.partial.json";

@@ -122,8 +122,9 @@ std::string section(int k) { return "\\" + std::to_string(k) + "-grams:"; }
 
 }  // namespace
 
-NgramLM read_arpa(const std::string& path) {
-  const std::string text = read_file(path);
+NgramLM read_arpa(const std::string& path) { return parse_arpa(read_file(path), path); }
+
+NgramLM parse_arpa(const std::string& text, const std::string& path) {
   Lines in(text);
   std::string_view line;
   auto fail = [&](int at, const std::string& problem) -> void {

@@ -35,5 +35,6 @@ int arpa_symbol_id(const std::string& token);  // -1 when the token is no symbol
 
 void write_arpa(const std::string& path, const NgramLM& lm);  // written atomically
 NgramLM read_arpa(const std::string& path);
+NgramLM parse_arpa(const std::string& text, const std::string& path);  // the same, from memory
 
 }  // namespace memsig

@@ -347,4 +347,24 @@ NgramContext NgramLM::context_of(const std::vector<uint8_t>& history) const {
   return context(s);
 }
 
+void NgramLM::score(const Batch& batch, TargetScores& out) const {
+  // Each sequence walks the automaton from <s>; rows are visited in the batch's order (t*B + b),
+  // so two language models scoring the same batch line their targets up.
+  std::vector<int32_t> state(batch.B, start_);
+  for (int t = 0; t < batch.T; ++t)
+    for (int b = 0; b < batch.B; ++b) {
+      size_t r = (size_t)t * batch.B + b;
+      if (batch.mask[r] == 0.0f) continue;
+      const int32_t s = state[b];
+      int best = 1;  // the most likely symbol, the first of equals (<s> is never predicted)
+      for (int w = 2; w < kNumSymbols; ++w)
+        if (step_log_prob(s, w) > step_log_prob(s, best)) best = w;
+      const int target = batch.targets[r];
+      out.target.push_back(target);
+      out.logp.push_back(step_log_prob(s, target));
+      out.argmax.push_back(best);
+      state[b] = next_state(s, target);
+    }
+}
+
 }  // namespace memsig

@@ -48,6 +48,7 @@
 #include <vector>
 
 #include "corpora/symbols.h"
+#include "models/lm.h"
 
 namespace memsig {
 
@@ -96,7 +97,7 @@ struct NgramContext {
   std::vector<uint8_t> symbols;
 };
 
-class NgramLM {
+class NgramLM : public LanguageModel {
  public:
   // Counts n-grams up to `order` (1..kMaxNgramOrder) in the segments and smooths them as above.
   // Throws std::invalid_argument for a bad order or a training set with no symbols.
@@ -119,6 +120,10 @@ class NgramLM {
   // Total -ln p and target count over segments under the protocol, from the automaton.
   // Throws std::invalid_argument for a segment holding <s>, </s> or an id >= 34.
   NgramScore score(const std::vector<Segment>& segs) const;
+
+  // LanguageModel: "5-gram"; per target of a batch, from the automaton.
+  std::string describe() const override { return std::to_string(order_) + "-gram"; }
+  void score(const Batch& batch, TargetScores& out) const override;
 
   // The automaton, for callers that walk text themselves (the probe).
   int32_t start_state() const { return start_; }  // the context <s>

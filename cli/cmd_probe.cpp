@@ -55,6 +55,8 @@ void add_signature(CLI::App& app) {
   cmd->add_option("--patience", o.probe.patience, "early-stopping patience (epochs)")->capture_default_str();
   cmd->add_option("--lr", o.probe.lr)->capture_default_str();
   cmd->add_flag("--control", o.control, "also probe an untrained copy of the model");
+  cmd->add_option("--perfect-memory", o.perfect_memory_k, "reference: perfect memory of the last k = 1..K inputs (0 = none)")
+      ->capture_default_str()->check(CLI::Range(0, 10));
   cmd->add_option("--seed", o.states.seed)->capture_default_str();
   cmd->add_option("--out", out, "output folder")->required();
   cmd->add_flag("--quiet", o.quiet);
@@ -78,6 +80,12 @@ void add_signature(CLI::App& app) {
       std::printf("%s (%s) test accuracy by lag:", l.name.c_str(), l.state.c_str());
       for (auto& r : l.lags) std::printf(" %.3f", r.accuracy);
       std::printf("\n");
+      if (!l.memory_equivalent_k.empty()) {
+        std::printf("%s: smallest k whose perfect memory of the last k inputs decodes as well (0: none up to %d):", l.name.c_str(),
+                    sig.perfect->K);
+        for (int k : l.memory_equivalent_k) std::printf(" %d", k);
+        std::printf("\n");
+      }
     }
     std::printf("wrote %s/signature.json, signature_l*.png, marginal.png and CSVs\n", out.c_str());
   });

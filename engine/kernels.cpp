@@ -35,10 +35,13 @@ constexpr int kLanes = 8;
 vf load(const float* p) { vf v; std::memcpy(&v, p, sizeof v); return v; }
 void store(float* p, vf v) { std::memcpy(p, &v, sizeof v); }
 
-// fast_exp, lane by lane.
-vf vexp(vf x) {
-  x = x < -87.0f ? vf{} - 87.0f : x;
+// fast_exp, lane by lane (NaN lanes stay NaN; the integer path sees 0 for them, since converting
+// a NaN to an integer is undefined).
+vf vexp(vf in) {
+  vf x = in < -87.0f ? vf{} - 87.0f : in;
   x = x > 88.0f ? vf{} + 88.0f : x;
+  const vi is_num = in == in;
+  x = is_num ? x : vf{};
   vi k = __builtin_convertvector(x * 1.44269504088896341f + 128.5f, vi);
   vf n = __builtin_convertvector(k - 128, vf);
   vf r = x - n * 0.693359375f + n * 2.12194440e-4f;
@@ -51,7 +54,7 @@ vf vexp(vf x) {
   vi bits = (k - 1) << 23;
   vf scale;
   std::memcpy(&scale, &bits, sizeof scale);
-  return y * scale;
+  return is_num ? y * scale : in;
 }
 vf vsigmoid(vf x) { return 1.0f / (1.0f + vexp(-x)); }
 vf vtanh(vf x) {

@@ -15,8 +15,10 @@ void gemm(bool transA, bool transB, int M, int N, int K, float alpha, const floa
 void set_threads(int n);  // n <= 0: $OMP_NUM_THREADS, else all cores
 int get_threads();
 
-// exp(x) to ~2 ulp for x in [-87, 88] (Cephes polynomial on x = n ln2 + r, then scale by 2^n).
+// exp(x) to ~2 ulp for x in [-87, 88] (Cephes polynomial on x = n ln2 + r, then scale by 2^n);
+// NaN gives NaN.
 inline float fast_exp(float x) {
+  if (x != x) return x;  // NaN (converting it to an integer below would be undefined)
   x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
   int32_t k = (int32_t)(x * 1.44269504088896341f + 128.5f);  // floor(x log2 e + 1/2) + 128; the sum is > 0
   float n = (float)(k - 128);

@@ -35,20 +35,27 @@ Canvas signature_heatmap(const EntrySignature& layer, const std::string& title, 
 }
 
 Canvas marginal_heatmap(const std::vector<EntrySignature>& layers, const std::vector<std::string>& names,
-                        const std::string& title) {
+                        const std::string& title, const PerfectMemory* perfect) {
   Heatmap h;
   h.title = title;
-  h.x_title = "";
+  h.x_title = perfect ? "models | perfect memory of the last k inputs" : "";
   h.y_title = "lag d";
   h.colorbar_title = "accuracy";
   h.cols = names;
+  if (perfect)
+    for (int k = 1; k <= perfect->K; ++k) h.cols.push_back("last " + std::to_string(k));
   h.rows = lag_labels(layers.at(0));
   h.annotate = true;
   h.cell_w = 0;
-  for (auto& n : names) h.cell_w = std::max(h.cell_w, Canvas::text_width(n, 12) + 10);
+  for (auto& n : h.cols) h.cell_w = std::max(h.cell_w, Canvas::text_width(n, 12) + 10);
   h.cell_w = std::max(h.cell_w, 44);
-  for (size_t i = 0; i < h.rows.size(); ++i)
+  for (size_t i = 0; i < h.rows.size(); ++i) {
     for (auto& l : layers) h.values.push_back(i < l.lags.size() ? l.lags[i].accuracy : NAN);
+    if (perfect) {
+      int lag = layers.at(0).lags[i].lag;
+      for (int k = 1; k <= perfect->K; ++k) h.values.push_back(lag <= perfect->D ? perfect->accuracy[k][lag] : NAN);
+    }
+  }
   return draw_heatmap(h);
 }
 
@@ -87,8 +94,9 @@ void write_signature_files(const Signature& sig, const std::string& dir, const s
       signature_heatmap(l, title + what + ", " + l.name + " (" + l.state + ")").save_png(dir + "/" + prefix + "signature_l" + k + ".png");
       names.push_back(l.name);
     }
-    write_marginal_csv(pm.layers, dir + "/" + prefix + "marginal.csv");
-    marginal_heatmap(pm.layers, names, title + what + ": accuracy by lag").save_png(dir + "/" + prefix + "marginal.png");
+    const PerfectMemory* perfect = sig.perfect ? &*sig.perfect : nullptr;
+    write_marginal_csv(pm.layers, dir + "/" + prefix + "marginal.csv", perfect);
+    marginal_heatmap(pm.layers, names, title + what + ": accuracy by lag", perfect).save_png(dir + "/" + prefix + "marginal.png");
   };
   write_set(sig.trained, "", "");
   if (sig.control) write_set(*sig.control, "control_", " (untrained control)");

@@ -14,9 +14,10 @@ namespace memsig {
 // by lag (rows); cells resting on fewer than kMinRecallCount test targets are grey (no data).
 Canvas signature_heatmap(const EntrySignature& layer, const std::string& title, const std::vector<int>& symbols = {},
                          int min_left = 0);
-// Accuracy by lag: a column per entry (layer or model), values printed in the cells.
+// Accuracy by lag: a column per entry (layer or model), values printed in the cells; with a
+// perfect-memory reference, then a column per k: what memory of the last k inputs alone decodes.
 Canvas marginal_heatmap(const std::vector<EntrySignature>& layers, const std::vector<std::string>& names,
-                        const std::string& title);
+                        const std::string& title, const PerfectMemory* perfect = nullptr);
 // B minus A per layer, one colour scale for all panels.
 Canvas diff_heatmap(const std::vector<LayerDiff>& diffs, const std::string& title);
 

@@ -188,12 +188,29 @@ Signature compute_signature(const StateSource& source, const Corpus& corpus, con
     c.layers = probe_source(*untrained, corpus, opt, "untrained control", control_done, saver("control"));
     sig.control = c;
   }
+  if (opt.perfect_memory_k > 0) {
+    sig.perfect = perfect_memory(corpus.train, corpus.test, opt.perfect_memory_k, opt.states.max_lag);
+    attach_memory_equivalents(sig);
+  }
   sig.settings = settings;
   return sig;
 }
 
+void attach_memory_equivalents(Signature& sig) {
+  if (!sig.perfect) return;
+  for (auto* pm : {&sig.trained, sig.control ? &*sig.control : nullptr}) {
+    if (!pm) continue;
+    for (auto& e : pm->layers) {
+      std::vector<double> acc;
+      for (auto& r : e.lags) if (r.lag <= sig.perfect->D && r.lag == (int)acc.size() + 1) acc.push_back(r.accuracy);
+      e.memory_equivalent_k = memory_equivalent_k(*sig.perfect, acc);
+    }
+  }
+}
+
 json to_json(const EntrySignature& e) {
   json j = {{"layer", e.layer}, {"name", e.name}, {"state", e.state}};
+  if (!e.memory_equivalent_k.empty()) j["memory_equivalent_k"] = e.memory_equivalent_k;
   for (const char* k : {"lag", "accuracy", "ci95", "chance", "n", "recall", "count", "confusion", "keep_prob", "valid_accuracy"})
     j[k] = json::array();
   for (auto& r : e.lags) {
@@ -223,6 +240,13 @@ json to_json(const Signature& sig) {
   j["layers"] = t["layers"];
   if (t.contains("forward")) j["forward"] = t["forward"];
   if (sig.control) j["control"] = probed(*sig.control);
+  if (sig.perfect) {
+    json acc = json::array();
+    for (int k = 0; k <= sig.perfect->K; ++k)
+      acc.push_back(std::vector<double>(sig.perfect->accuracy[k].begin() + 1, sig.perfect->accuracy[k].end()));
+    j["perfect_memory"] = {{"max_k", sig.perfect->K}, {"accuracy", acc},
+                           {"count", std::vector<int64_t>(sig.perfect->count.begin() + 1, sig.perfect->count.end())}};
+  }
   j["settings"] = sig.settings;
   return j;
 }
@@ -282,6 +306,26 @@ Signature signature_from_json(const json& j, const std::string& path) {
   Signature sig;
   sig.trained = probed_from_json(j, path, "");
   if (j.contains("control") && !j["control"].is_null()) sig.control = probed_from_json(j["control"], path, "control ");
+  if (j.contains("perfect_memory") && !j["perfect_memory"].is_null()) {
+    const json& p = j["perfect_memory"];
+    const json& K = field(p, "max_k", path, "perfect_memory ");
+    if (!K.is_number_integer() || K.get<int64_t>() < 1 || K.get<int64_t>() > 10) bad(path, "", "perfect_memory 'max_k' is not 1..10");
+    const json& acc = field(p, "accuracy", path, "perfect_memory ");
+    if (!acc.is_array() || acc.size() != (size_t)K.get<int>() + 1 || !acc[0].is_array() || acc[0].empty())
+      bad(path, "", "perfect_memory 'accuracy' must have one row per k = 0..max_k");
+    PerfectMemory pm;
+    pm.K = K.get<int>();
+    pm.D = (int)acc[0].size();
+    for (int k = 0; k <= pm.K; ++k) {
+      auto row = numbers(acc[k], pm.D, true, path, "perfect_memory 'accuracy' row");
+      row.insert(row.begin(), NAN);  // index by lag, as perfect_memory() does
+      pm.accuracy.push_back(row);
+    }
+    pm.count = counts(field(p, "count", path, "perfect_memory "), pm.D, path, "perfect_memory 'count'");
+    pm.count.insert(pm.count.begin(), 0);
+    sig.perfect = pm;
+    attach_memory_equivalents(sig);
+  }
   sig.settings = j.contains("settings") ? j["settings"] : json::object();
   return sig;
 }

@@ -10,6 +10,8 @@
 //                "keep_prob": [...], "valid_accuracy": [...]}],
 //    "forward": {"recall": [...34...], "count": [...], "accuracy": 0.57},
 //    "control": {"layers": [...], "forward": {...}},
+//    "perfect_memory": {"max_k": 5, "accuracy": [[per lag] for k = 0..5], "count": [per lag]},
+//       (k = 0 is the chance level; each layer then also has "memory_equivalent_k": [per lag])
 //    "settings": {...every option used...}}
 //
 // Files written before the lag got its one name carry "delta" instead of "lag"; they still load.
@@ -20,6 +22,7 @@
 
 #include "corpora/corpus.h"
 #include "probe/decoders.h"
+#include "probe/perfect_memory.h"
 #include "probe/state_source.h"
 
 namespace memsig {
@@ -29,6 +32,9 @@ struct EntrySignature {
   std::string name;          // "layer 1"
   std::string state;         // state kind read: "c", "h", ...
   std::vector<LagResult> lags;
+  // Per lag: the smallest k for which perfect memory of the last k inputs decodes at least as well
+  // as this layer (0: no k up to the reference's K does); empty without the reference.
+  std::vector<int> memory_equivalent_k;
 };
 
 struct ProbedModel {
@@ -39,6 +45,9 @@ struct ProbedModel {
 struct Signature {
   ProbedModel trained;
   std::optional<ProbedModel> control;  // the untrained copy, with --control
+  // What perfect memory of the last k = 1..K inputs (and nothing else) decodes at each lag, on the
+  // same test split: how much of a signature memory alone explains (probe/perfect_memory.h).
+  std::optional<PerfectMemory> perfect;
   nlohmann::json settings;
 };
 
@@ -48,6 +57,7 @@ struct SignatureOptions {
   int64_t max_eval_positions = 100000;  // valid and test each
   ProbeOptions probe;
   bool control = false;                 // also probe an untrained copy of the model
+  int perfect_memory_k = 5;             // the reference's largest k (0: none)
   bool quiet = false;
   // When set, each finished layer is saved here at once, and layers already in it (from a stopped
   // run with the same settings and the same model) are reused rather than probed again.
@@ -55,6 +65,8 @@ struct SignatureOptions {
 };
 
 Signature compute_signature(const StateSource& source, const Corpus& corpus, const SignatureOptions& opt);
+// Fills each layer's memory_equivalent_k from sig.perfect (when there is one).
+void attach_memory_equivalents(Signature& sig);
 
 nlohmann::json to_json(const Signature& sig);
 nlohmann::json to_json(const EntrySignature& layer);

@@ -42,17 +42,26 @@ void write_layer_csv(const EntrySignature& layer, const std::string& path) {
   write_text_atomically(path, out.str());
 }
 
-void write_marginal_csv(const std::vector<EntrySignature>& layers, const std::string& path) {
+void write_marginal_csv(const std::vector<EntrySignature>& layers, const std::string& path, const PerfectMemory* perfect) {
   std::ostringstream out;
   out << "lag";
-  for (auto& l : layers) out << ",layer" << l.layer << "_accuracy,layer" << l.layer << "_chance";
+  for (auto& l : layers) {
+    out << ",layer" << l.layer << "_accuracy,layer" << l.layer << "_chance";
+    if (perfect) out << ",layer" << l.layer << "_memory_equivalent_k";
+  }
+  if (perfect)
+    for (int k = 1; k <= perfect->K; ++k) out << ",perfect_last" << k;
   out << "\n";
   for (size_t i = 0; i < layers.at(0).lags.size(); ++i) {
-    out << layers[0].lags[i].lag;
+    const int lag = layers[0].lags[i].lag;
+    out << lag;
     for (auto& l : layers) {
       bool has = i < l.lags.size();
       out << "," << (has ? fmt(l.lags[i].accuracy) : "") << "," << (has ? fmt(l.lags[i].chance) : "");
+      if (perfect) out << "," << (i < l.memory_equivalent_k.size() ? std::to_string(l.memory_equivalent_k[i]) : "");
     }
+    if (perfect)
+      for (int k = 1; k <= perfect->K; ++k) out << "," << (lag <= perfect->D ? fmt(perfect->accuracy[k][lag]) : "");
     out << "\n";
   }
   write_text_atomically(path, out.str());

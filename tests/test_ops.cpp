@@ -178,3 +178,21 @@ TEST_CASE("Adam and SGD follow PyTorch's update rules; clipping scales to the ma
   REQUIRE(a->grad.data[0] == Approx(0.6f).epsilon(1e-4));
   REQUIRE(a->grad.data[1] == Approx(0.8f).epsilon(1e-4));
 }
+
+TEST_CASE("NaN passes through exp, sigmoid and tanh (scalar and vectorised) without undefined behaviour", "[ops]") {
+  std::vector<float> x(11, 0.5f);
+  x[3] = NAN;
+  x[9] = NAN;  // one in a full vector, one in the scalar tail
+  std::vector<float> e = x, s = x, t = x;
+  exp_inplace(e.data(), 11);
+  sigmoid_inplace(s.data(), 11);
+  tanh_inplace(t.data(), 11);
+  for (int i : {3, 9}) {
+    REQUIRE(std::isnan(e[i]));
+    REQUIRE(std::isnan(s[i]));
+    REQUIRE(std::isnan(t[i]));
+  }
+  REQUIRE(e[0] == Approx(std::exp(0.5f)).epsilon(1e-6));  // neighbours unaffected
+  REQUIRE(std::isnan(fast_exp(NAN)));
+  REQUIRE(std::isnan(fast_tanh(NAN)));
+}

@@ -55,7 +55,7 @@ Canvas draw_heatmap(const Heatmap& h) {
                             : sequential_color((v - h.vmin) / (h.vmax > h.vmin ? h.vmax - h.vmin : 1));
       cv.fill_rect(x, y, h.cell_w, h.cell_h, col);
       if (h.annotate) {
-        std::string s = std::abs(v) < 1 ? fmt(v, "%.2f") : fmt(v, "%.1f");
+        std::string s = fmt(v, "%.2f");
         if (s.rfind("0.", 0) == 0) s = s.substr(1);
         else if (s.rfind("-0.", 0) == 0) s = "-" + s.substr(2);
         cv.text(s, x + h.cell_w / 2.0, y + h.cell_h / 2.0, value_px, luminance(col) < 120 ? kWhite : kBlack, 0.5, 0.5);

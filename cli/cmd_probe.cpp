@@ -48,7 +48,7 @@ void add_signature(CLI::App& app) {
   cmd->add_option("--max-positions", o.max_train_positions, "training positions kept (random subsample)")->capture_default_str();
   cmd->add_option("--max-eval-positions", o.max_eval_positions, "valid/test positions kept")->capture_default_str();
   cmd->add_option("--decoder-hidden", o.probe.hidden, "units per decoder hidden layer")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--decoder-depth", o.probe.depth, "hidden layers per decoder")->capture_default_str()->check(CLI::Range(1, 4));
+  cmd->add_option("--decoder-depth", o.probe.depth, "hidden layers per decoder (0 = linear)")->capture_default_str()->check(CLI::Range(0, 4));
   cmd->add_option("--keep-prob", o.probe.keep_prob, "dropout keep probability")->capture_default_str()->check(CLI::Range(0.1, 1.0));
   cmd->add_flag("--sweep-dropout", o.probe.sweep_dropout, "try keep 0.5..1.0 by 0.1, pick per decoder on valid");
   cmd->add_option("--epochs", o.probe.max_epochs, "max decoder epochs")->capture_default_str()->check(CLI::PositiveNumber);
@@ -133,10 +133,13 @@ void add_marginal(CLI::App& app) {
 }
 
 void add_figure(CLI::App& app) {
-  auto* cmd = app.add_subcommand("figure", "reproduce a figure of the paper (fig1)");
+  auto* cmd = app.add_subcommand("figure", "reproduce a figure of the paper (fig1..fig5, or all)");
   static std::string which;
   static FigureOptions o;
-  cmd->add_option("name", which, "fig1")->required()->check(CLI::IsMember({"fig1"}));
+  cmd->add_option("name", which, "fig1 | fig2 | fig3 | fig4 | fig5 | all")->required()
+      ->check(CLI::IsMember({"fig1", "fig2", "fig3", "fig4", "fig5", "all"}));
+  cmd->add_option("--preset", o.preset, "fig2-fig5: quick (tiny models, seconds) | full")->capture_default_str()
+      ->check(CLI::IsMember({"quick", "full"}));
   cmd->add_option("--model", o.model, "reuse this model (trained when missing)");
   cmd->add_option("--out", o.out_dir, "where the PNG goes")->capture_default_str();
   cmd->add_option("--work", o.work_dir, "models, signatures and CSVs")->capture_default_str();
@@ -145,7 +148,13 @@ void add_figure(CLI::App& app) {
   cmd->add_option("--seed", o.seed)->capture_default_str();
   cmd->add_flag("--quiet", o.quiet);
   add_common(cmd);
-  cmd->callback([] { figure_fig1(o); });
+  cmd->callback([] {
+    if (which == "fig5" || which == "all") figure_fig5(o);
+    if (which == "fig2" || which == "all") figure_fig2(o);
+    if (which == "fig3" || which == "all") figure_fig3(o);
+    if (which == "fig4" || which == "all") figure_fig4(o);
+    if (which == "fig1" || (which == "all" && o.preset == "full")) figure_fig1(o);
+  });
 }
 
 }  // namespace memsig::cli

@@ -5,6 +5,7 @@
 namespace memsig {
 
 struct FigureOptions {
+  std::string preset = "full"; // quick | full (figures 2-5: sizes, time budgets, positions)
   std::string model;           // reuse this model; trained here when the file is missing
   std::string out_dir = "figures";
   std::string work_dir = "runs/figures";
@@ -18,5 +19,18 @@ struct FigureOptions {
 // (b) forward prediction accuracy per symbol. Writes OUT/fig1.png and WORK/fig1/signature.*;
 // prints the numbers the README quotes.
 void figure_fig1(const FigureOptions& opt);
+
+// Figure 2: 1-layer GRU and LSTM LMs of state sizes 80..640 on PTB: marginal recall by lag (a
+// column per model), test perplexities, and how the signature moves with decoder capacity.
+void figure_fig2(const FigureOptions& opt);
+// Figure 3: 4-layer GRU and LSTM (320 units) on PTB: marginal recall per layer; deeper decoders
+// on layers 3-4.
+void figure_fig3(const FigureOptions& opt);
+// Figure 4: domain adaptation: an LSTM trained on Shakespeare, the same retrained on 5% of PTB,
+// an LSTM trained on PTB; signatures, PTB perplexities, distances; and the retraining fraction swept.
+void figure_fig4(const FigureOptions& opt);
+// Figure 5: a 1-layer GRU minus a character 5-gram on PTB, per symbol; both perplexities; their
+// interpolation.
+void figure_fig5(const FigureOptions& opt);
 
 }  // namespace memsig

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "engine/files.h"
 #include "models/model_file.h"
 
 namespace memsig {
@@ -29,6 +30,15 @@ class CharLMTask : public TrainTask {
     if (corpus.train.empty() || corpus.valid.empty())
       throw std::invalid_argument("corpus '" + corpus.name + "' has an empty " + (corpus.train.empty() ? "train" : "valid") +
                                   " split: too little text to train on");
+    if (!opt.init_from.empty()) {  // continue from another model: the same architecture, its weights
+      auto init = load_model(opt.init_from);
+      if (init->file_metadata() != model_.file_metadata())
+        throw FileError(opt.init_from, "is a " + init->describe() + " (embed " + std::to_string(init->cfg.embed) +
+                                           "), not the " + model_.describe() + " being trained");
+      auto src = init->named_parameters();
+      auto dst = model_.named_parameters();
+      for (size_t i = 0; i < dst.size(); ++i) dst[i].second->value = src[i].second->value;
+    }
   }
   Trainable& model() override { return model_; }
   int batches_per_epoch() const override { return (int)buckets_.size(); }
@@ -48,10 +58,12 @@ class CharLMTask : public TrainTask {
   RunSettings run_settings() const override {
     char dropout[32];
     std::snprintf(dropout, sizeof dropout, "%g", opt_.model.dropout);
-    return {{"run.corpus", corpus_.name},
-            {"run.corpus_digest", segments_digest(corpus_.train)},
-            {"run.batch", std::to_string(opt_.batch)},
-            {"run.dropout", dropout}};
+    RunSettings s = {{"run.corpus", corpus_.name},
+                     {"run.corpus_digest", segments_digest(corpus_.train)},
+                     {"run.batch", std::to_string(opt_.batch)},
+                     {"run.dropout", dropout}};
+    if (!opt_.init_from.empty()) s["run.init_from"] = opt_.init_from;
+    return s;
   }
 
  private:

@@ -11,6 +11,7 @@ namespace memsig {
 struct TrainOptions : LoopOptions {
   CharLMConfig model;
   int batch = 64;
+  std::string init_from;  // start from this model's weights (same configuration) instead of random ones
 };
 
 TrainResult train_charlm(const Corpus& corpus, const TrainOptions& opt);

@@ -58,9 +58,11 @@ struct Bank {
 
   Bank(std::vector<int> lags_, int in_, int K_, int depth_, Rng& rng) : lags(std::move(lags_)), in(in_), K(K_), depth(depth_) {
     int L = (int)lags.size();
+    if (depth == 0) K = V;  // a linear decoder: the stacked first layer gives the logits themselves
     W1 = param(uniform({(int64_t)L * K, in}, in, rng));
     b1 = param(uniform({(int64_t)L * K}, in, rng));
     deeper.resize(L);
+    if (depth == 0) return;
     for (int d = 0; d < L; ++d) {
       for (int k = 1; k < depth; ++k) deeper[d].push_back({param(uniform({K, K}, K, rng)), param(uniform({K}, K, rng))});
       Wo.push_back(param(uniform({V, K}, K, rng)));
@@ -69,7 +71,7 @@ struct Bank {
   }
   std::vector<Var> params() const {
     std::vector<Var> p{W1, b1};
-    for (size_t d = 0; d < lags.size(); ++d) {
+    for (size_t d = 0; d < Wo.size(); ++d) {
       for (auto& [w, b] : deeper[d]) { p.push_back(w); p.push_back(b); }
       p.push_back(Wo[d]);
       p.push_back(bo[d]);
@@ -78,6 +80,10 @@ struct Bank {
   }
   // logits_d for every decoder; dropout (keep < 1) on hidden units when rng is given.
   std::vector<Var> forward(const Var& x, float keep, Rng* rng) const {
+    if (depth == 0) {  // linear: logits_d = W_d s + b_d, all decoders in one GEMM
+      Var z = linear(x, W1, b1);
+      return lags.size() == 1 ? std::vector<Var>{z} : split(z, std::vector<int64_t>(lags.size(), V));
+    }
     Var a = relu(linear(x, W1, b1));  // every decoder's first layer in one GEMM
     if (rng && keep < 1.0f) a = dropout(a, 1.0f - keep, *rng);
     std::vector<Var> blocks = lags.size() == 1 ? std::vector<Var>{a} : split(a, std::vector<int64_t>(lags.size(), K));
@@ -97,6 +103,7 @@ struct Bank {
     std::vector<float> s(W1->value.data.begin() + d * K * in, W1->value.data.begin() + (d + 1) * K * in);
     s.insert(s.end(), b1->value.data.begin() + d * K, b1->value.data.begin() + (d + 1) * K);
     for (auto& [w, b] : deeper[d]) { s.insert(s.end(), w->value.data.begin(), w->value.data.end()); s.insert(s.end(), b->value.data.begin(), b->value.data.end()); }
+    if (depth == 0) return s;
     s.insert(s.end(), Wo[d]->value.data.begin(), Wo[d]->value.data.end());
     s.insert(s.end(), bo[d]->value.data.begin(), bo[d]->value.data.end());
     return s;
@@ -107,6 +114,7 @@ struct Bank {
     take(W1->value.ptr() + d * K * in, (size_t)K * in);
     take(b1->value.ptr() + d * K, K);
     for (auto& [w, b] : deeper[d]) { take(w->value.ptr(), w->value.numel()); take(b->value.ptr(), b->value.numel()); }
+    if (depth == 0) return;
     take(Wo[d]->value.ptr(), Wo[d]->value.numel());
     take(bo[d]->value.ptr(), bo[d]->value.numel());
   }
@@ -223,7 +231,7 @@ std::vector<int> all_lags(int L) {
 void check_probe_options(const ProbeOptions& o) {
   auto bad = [](const std::string& what) { throw std::invalid_argument(what); };
   if (o.hidden < 1) bad("--decoder-hidden must be at least 1");
-  if (o.depth < 1) bad("--decoder-depth must be at least 1");
+  if (o.depth < 0) bad("--decoder-depth must be 0 (linear) or more hidden layers");
   if (!(o.keep_prob > 0 && o.keep_prob <= 1)) bad("--keep-prob must be in (0, 1]");
   if (!(o.lr > 0 && std::isfinite(o.lr))) bad("the decoder learning rate must be a positive number");
   if (o.batch < 1) bad("the decoder batch must be at least 1");

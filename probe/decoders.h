@@ -20,7 +20,7 @@ namespace memsig {
 
 struct ProbeOptions {
   int hidden = 64;             // K, units per decoder hidden layer
-  int depth = 1;               // hidden layers per decoder
+  int depth = 1;               // hidden layers per decoder; 0 = a linear decoder (softmax of W s + b)
   float keep_prob = 1.0f;      // dropout keep probability on hidden units
   bool sweep_dropout = false;  // try keep 0.5, 0.6, ..., 1.0 and pick per decoder on valid
   float lr = 2e-3f;

@@ -1,0 +1,66 @@
+// fig5.cpp — Figure 5: where a 1-layer GRU and a character 5-gram, both trained on PTB (our WSJ
+// text), remember different symbols; their perplexities; and whether mixing them helps.
+#include <cstdio>
+
+#include "engine/files.h"
+#include "figures/claims.h"
+#include "figures/figures.h"
+#include "figures/recipes.h"
+#include "figures/signature_plots.h"
+#include "models/any_model.h"
+#include "models/arpa.h"
+#include "models/interpolate.h"
+
+namespace memsig {
+
+void figure_fig5(const FigureOptions& opt) {
+  Preset preset = preset_named(opt.preset);
+  Lab lab(opt, preset);
+  make_dirs(opt.out_dir);
+  Corpus ptb = load_corpus("ptb");
+  CharLMConfig cfg;
+  cfg.cell = Cell::GRU; cfg.layers = 1; cfg.embed = preset.embed;
+  cfg.hidden = preset.name == "full" ? 320 : preset.sizes.back();
+  const std::string gru = lab.model(ptb, cfg, preset.minutes_for(cfg.hidden), "ptb");  // the same model Figure 2 trains
+  const std::string ngram = lab.path("models/ptb_" + std::to_string(preset.ngram_order) + "gram.arpa");
+  if (!file_exists(ngram)) {
+    NgramLM lm;
+    lm.train(ptb.train, preset.ngram_order);
+    make_dirs(lab.path("models"));
+    write_arpa(ngram, lm);
+  }
+  AnyModel g = load_any_model(gru), n = load_any_model(ngram);
+  EvalResult eg = evaluate(*g.lm, ptb.test), en = evaluate(*n.lm, ptb.test);
+  SignatureOptions so = lab.signature_options();
+  Signature sg = lab.signature(gru, ptb, so, "ptb_" + config_tag(cfg));
+  Signature sn = lab.signature(ngram, ptb, so, "ptb_" + std::to_string(preset.ngram_order) + "gram");
+  auto diffs = diff_signatures(sn, sg);  // B - A = GRU - n-gram
+  char title[256];
+  std::snprintf(title, sizeof title, "Recall of the %s GRU (test ppl %.3f) minus the %d-gram (ppl %.3f) on PTB; red: GRU recalls more",
+                std::to_string(cfg.hidden).c_str(), eg.perplexity, preset.ngram_order, en.perplexity);
+  diff_heatmap(diffs, title).save_png(opt.out_dir + "/fig5.png");
+  const std::string gname = "GRU 1x" + std::to_string(cfg.hidden), nname = std::to_string(preset.ngram_order) + "-gram";
+  marginal_heatmap({sg.trained.layers[0], sn.trained.layers[0]}, {gname, nname}, "PTB: accuracy by lag",
+                   sg.perfect ? &*sg.perfect : nullptr)
+      .save_png(opt.out_dir + "/fig5_marginal.png");
+  Interpolation ip = interpolate(*g.lm, *n.lm, ptb.valid, ptb.test);
+
+  Estimate mg = mean_accuracy(sg.trained.layers[0]), mn = mean_accuracy(sn.trained.layers[0]);
+  std::printf("fig5: %s test perplexity %.4f (%.4f bpc); %s %.4f (%.4f bpc); %lld targets\n", gname.c_str(), eg.perplexity, eg.bpc,
+              nname.c_str(), en.perplexity, en.bpc, (long long)eg.targets);
+  std::printf("fig5: interpolation %.2f x GRU + %.2f x n-gram (weight chosen on valid): test perplexity %.4f (%.4f bpc)\n",
+              ip.weight, 1 - ip.weight, ip.mixed.perplexity, ip.mixed.bpc);
+  std::printf("fig5: mean accuracy over lags 1..%d: GRU %s, n-gram %s; mean |recall GRU - n-gram| %.3f\n", preset.max_lag,
+              mg.str().c_str(), mn.str().c_str(), diffs[0].mean_abs);
+  std::printf("fig5: by lag (GRU / n-gram):");
+  for (size_t i = 0; i < sg.trained.layers[0].lags.size(); ++i)
+    std::printf(" %.3f/%.3f", sg.trained.layers[0].lags[i].accuracy, sn.trained.layers[0].lags[i].accuracy);
+  std::printf("\n");
+  nlohmann::json j = {{"gru", gru}, {"ngram", ngram}, {"gru_perplexity", eg.perplexity}, {"ngram_perplexity", en.perplexity},
+                      {"interpolation_weight", ip.weight}, {"interpolated_perplexity", ip.mixed.perplexity},
+                      {"gru_mean_accuracy", mg.value}, {"ngram_mean_accuracy", mn.value}, {"mean_abs_recall_diff", diffs[0].mean_abs}};
+  write_text_atomically(opt.out_dir + "/fig5.json", j.dump(1) + "\n");
+  std::printf("fig5: wrote %s/fig5.png, fig5_marginal.png, fig5.json\n", opt.out_dir.c_str());
+}
+
+}  // namespace memsig

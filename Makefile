@@ -52,7 +52,7 @@ bench: binary
 	scripts/bench
 
 figures: binary
-	$(BUILD)/memsig figure fig1
+	$(BUILD)/memsig figure all --preset full
 
 clean:
 	rm -rf $(BUILD)

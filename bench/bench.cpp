@@ -9,6 +9,7 @@
 
 #include "engine/kernels.h"
 #include "engine/optim.h"
+#include "models/sample.h"
 #include "probe/charlm_source.h"
 #include "probe/decoders.h"
 
@@ -161,6 +162,18 @@ nlohmann::json bench_ptb_memory(int batch, int embed) {
   std::fprintf(stderr, "memsig LSTM 1x640 on PTB's longest batch (T=%d, B=%d): peak RSS %.0f MiB\n", T, batch,
                ru.ru_maxrss / 1024.0);
   return {{"ptb_lstm_1x640_peak_rss_mib", ru.ru_maxrss / 1024.0}, {"longest_T", T}, {"batch", batch}};
+}
+
+nlohmann::json bench_sampling(const CharLMConfig& cfg, int steps) {
+  Rng init(1), rng(2);
+  CharLM model(cfg, init);
+  sample_text(model, rng, "", 20, 1.0f);  // warm up
+  int done = 0;
+  auto t = Clock::now();
+  while (done < steps) done += (int)sample_text(model, rng, "", steps - done, 1.0f).size() + 1;  // + the </s> step
+  double secs = since(t);
+  std::fprintf(stderr, "memsig sampling %s at batch 1: %.0f symbols/s\n", model.describe().c_str(), done / secs);
+  return {{"sample_symbols_per_s", done / secs}, {"steps", done}};
 }
 
 }  // namespace memsig

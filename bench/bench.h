@@ -23,5 +23,8 @@ nlohmann::json bench_throughput(const CharLMConfig& cfg, const std::vector<Batch
 double sgemm_peak_gflops();  // 2048^3, best of 3
 nlohmann::json bench_probe(const Corpus& corpus);
 nlohmann::json bench_ptb_memory(int batch, int embed);
+// Sampling at batch 1, one symbol per step (what generation and later LAS decoding do): symbols/s
+// of an untrained model of this configuration over `steps` steps (restarting after each </s>).
+nlohmann::json bench_sampling(const CharLMConfig& cfg, int steps);
 
 }  // namespace memsig

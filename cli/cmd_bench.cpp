@@ -14,6 +14,7 @@ void add_bench(CLI::App& app) {
   static std::string configs = "lstm:1x80,lstm:1x320,gru:1x320,lstm:1x640,lstm:4x320";
   static int steps = 100, batch = 64, embed = 32, warmup = 5;
   static bool probe = false, peak = false, memory = false;
+  static int sample_steps = 0;
   cmd->add_option("--configs", configs, "comma-separated CELL:LAYERSxHIDDEN")->capture_default_str();
   cmd->add_option("--steps", steps)->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--batch", batch)->capture_default_str()->check(CLI::PositiveNumber);
@@ -21,14 +22,23 @@ void add_bench(CLI::App& app) {
   cmd->add_flag("--peak", peak, "also measure the sgemm peak");
   cmd->add_flag("--probe", probe, "time the joint probe against training decoders one by one");
   cmd->add_flag("--ptb-memory", memory, "peak memory of LSTM 1x640 training steps on PTB's longest batch");
+  cmd->add_option("--sample", sample_steps, "time sampling at batch 1 for this many steps (per config) instead of training");
   add_common(cmd);
   cmd->callback([] {
     if (memory) {  // alone, so the process's peak RSS is this measurement's
       std::printf("%s\n", bench_ptb_memory(batch, embed).dump().c_str());
       return;
     }
-    Corpus corpus = load_corpus("shakespeare");
     nlohmann::json out = {{"threads", get_threads()}};
+    if (sample_steps > 0) {
+      std::stringstream ss(configs);
+      std::string item;
+      while (std::getline(ss, item, ','))
+        if (!item.empty()) out["sample"][item] = bench_sampling(parse_bench_config(item, embed), sample_steps);
+      std::printf("%s\n", out.dump().c_str());
+      return;
+    }
+    Corpus corpus = load_corpus("shakespeare");
     if (peak) out["sgemm_peak_gflops"] = sgemm_peak_gflops();
     auto batches = bench_batches(corpus.train, batch, steps + warmup);
     std::stringstream ss(configs);

@@ -43,6 +43,7 @@ void check_loop_options(const LoopOptions& o) {
   if (!(o.momentum >= 0 && o.momentum < 1)) bad("--momentum must be in [0, 1), not " + g(o.momentum));
   if (!(o.max_minutes >= 0 && std::isfinite(o.max_minutes))) bad("--max-minutes must be 0 (no limit) or positive");
   if (o.epochs <= 0) bad("--epochs must be positive");
+  if (o.max_steps < 0) bad("--max-steps must be 0 (no limit) or positive");
   if (o.eval_every < 0) bad("--eval-every must be 0 or positive");
 }
 
@@ -155,6 +156,8 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
         double rate = meter.rate(now, prog.chars);
         double eta = (total_chars - prog.chars) / std::max(rate, 1.0);
         if (opt.max_minutes > 0) eta = std::min(eta, opt.max_minutes * 60 - now);
+        if (opt.max_steps > 0)  // steps left at the average time per target of this window
+          eta = std::min(eta, (opt.max_steps - prog.step) * ((double)prog.chars / prog.step) / std::max(rate, 1.0));
         std::fprintf(stderr, "train  epoch %d/%d  batch %d/%d  %.1fk chars/s  loss %.4f bpc  elapsed %s  ETA %s\n",
                      prog.epoch + 1, opt.epochs, prog.next_batch + 1, n_batches, rate / 1000,
                      window.nats / window.count / std::log(2.0), fmt_duration(now).c_str(), fmt_duration(eta).c_str());
@@ -162,7 +165,7 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
         meter.reset(now, prog.chars);
       }
       if (opt.eval_every > 0 && prog.step % opt.eval_every == 0) validate();
-      if (opt.max_minutes > 0 && clock.elapsed() >= opt.max_minutes * 60) {
+      if ((opt.max_minutes > 0 && clock.elapsed() >= opt.max_minutes * 60) || (opt.max_steps > 0 && prog.step >= opt.max_steps)) {
         ++prog.next_batch;
         out_of_time = true;
         break;
@@ -179,7 +182,10 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
     if (!out_of_time || since_eval.count > 0) validate();
     if (out_of_time) break;
   }
-  if (out_of_time && !opt.quiet) std::fprintf(stderr, "stopping: --max-minutes %.1f reached\n", opt.max_minutes);
+  if (out_of_time && !opt.quiet) {
+    if (opt.max_steps > 0 && prog.step >= opt.max_steps) std::fprintf(stderr, "stopping: --max-steps %lld reached\n", (long long)opt.max_steps);
+    else std::fprintf(stderr, "stopping: --max-minutes %.1f reached\n", opt.max_minutes);
+  }
   prog.seconds = clock.elapsed();
   write_checkpoint();
   if (!prog.has_best()) throw FileError(opt.out, "no model written: no validation was run");

@@ -227,6 +227,105 @@ def cmd_bench(a):
     print(json.dumps(out))
 
 
+def cmd_sample_bench(a):
+    """Sampling at batch 1, step by step, as a PyTorch user generates text: symbols/s."""
+    torch.set_num_threads(a.threads)
+    out = {"threads": a.threads, "blas": loaded_blas(), "sample": {}}
+    for item in a.configs.split(","):
+        cell, shape = item.split(":")
+        layers, hidden = (int(v) for v in shape.split("x"))
+        torch.manual_seed(1)
+        model = CharLM(cell, layers, hidden, a.embed).eval()
+        gen = torch.Generator().manual_seed(2)
+
+        def run(steps):
+            done = 0
+            with torch.no_grad():
+                while done < steps:
+                    x, state = torch.tensor([[BOS]]), None
+                    while done < steps:
+                        h, state = model.rnn(model.embed(x), state)
+                        p = torch.softmax(model.proj(h[-1, 0]), -1)
+                        p[BOS] = 0
+                        nxt = int(torch.multinomial(p, 1, generator=gen))
+                        done += 1
+                        if nxt == EOS:
+                            break
+                        x = torch.tensor([[nxt]])
+            return done
+
+        run(20)
+        t = time.perf_counter()
+        n = run(a.steps)
+        rate = n / (time.perf_counter() - t)
+        out["sample"][item] = {"sample_symbols_per_s": rate, "steps": n}
+        print(f"torch  sampling {item} at batch 1: {rate:.0f} symbols/s", file=sys.stderr, flush=True)
+    print(json.dumps(out))
+
+
+def cmd_probe(a):
+    """The memory probe as a user of a probing library writes it in PyTorch: states of a 1x320 GRU
+    (untrained: timing does not depend on the weights) extracted once with nn.GRU and kept in memory
+    (a random subsample of `positions` training and `valid_positions` valid positions), standardised,
+    then one decoder per lag d = 1..L (ReLU layer of 64, Adam 2e-3, batch 256) trained after another
+    for `epochs` epochs, each followed by its valid accuracy. Prints the seconds of each part."""
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(1)
+    model = CharLM("gru", 1, a.hidden, a.embed).eval()
+    rng = np.random.default_rng(1)
+
+    def extract(segs, keep_n):
+        eligible = sum(max(0, len(s) - 1) for s in segs)
+        keep = min(1.0, keep_n / eligible)
+        states, targets = [], []
+        with torch.no_grad():
+            for idx in buckets(segs, 64):
+                x, _, _ = make_batch(segs, idx)
+                h, _ = model.rnn(model.embed(x))  # [T, B, H]
+                for b, i in enumerate(idx):
+                    s = segs[i]
+                    for t in range(2, len(s) + 1):
+                        if keep < 1.0 and rng.random() >= keep:
+                            continue
+                        states.append(h[t, b])
+                        targets.append([s[t - d - 1] if t - d >= 1 else -1 for d in range(1, a.lags + 1)])
+        return torch.stack(states), torch.tensor(targets)
+
+    t0 = time.perf_counter()
+    tr_x, tr_y = extract(read_ids(a.train), a.positions)
+    va_x, va_y = extract(read_ids(a.valid), a.valid_positions)
+    mean, std = tr_x.mean(0), tr_x.std(0).clamp_min(1e-6)
+    tr_x, va_x = (tr_x - mean) / std, (va_x - mean) / std
+    t_extract = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    accs = []
+    for d in range(a.lags):
+        dec = nn.Sequential(nn.Linear(a.hidden, 64), nn.ReLU(), nn.Linear(64, len(SYMBOLS)))
+        opt = torch.optim.Adam(dec.parameters(), lr=2e-3)
+        y, vy = tr_y[:, d], va_y[:, d]
+        for epoch in range(a.epochs):
+            perm = torch.randperm(len(tr_x))
+            for i in range(0, len(tr_x), 256):
+                j = perm[i:i + 256]
+                m = y[j] >= 0
+                if not bool(m.any()):
+                    continue
+                loss = nn.functional.cross_entropy(dec(tr_x[j][m]), y[j][m])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            with torch.no_grad():
+                m = vy >= 0
+                acc = float((dec(va_x[m]).argmax(-1) == vy[m]).float().mean())
+        accs.append(acc)
+    t_train = time.perf_counter() - t1
+    out = {"positions": len(tr_x), "lags": a.lags, "epochs": a.epochs, "extract_seconds": t_extract,
+           "train_seconds": t_train, "total_seconds": t_extract + t_train, "valid_accuracy": accs, "blas": loaded_blas()}
+    print(f"torch probe: {len(tr_x)} positions, L={a.lags}, {a.epochs} epochs: extraction {t_extract:.2f} s, "
+          f"decoders one after another {t_train:.2f} s, total {t_extract + t_train:.2f} s", file=sys.stderr, flush=True)
+    print(json.dumps(out))
+
+
 def cmd_states(a):
     """Recomputes every layer's per-step h (and c) with PyTorch's LSTMCell/GRUCell from the model's
     weights and compares them with a `memsig states` file, row by row; prints the largest difference."""
@@ -291,10 +390,20 @@ def main():
     b.add_argument("--steps", type=int, default=100); b.add_argument("--warmup", type=int, default=5)
     b.add_argument("--batch", type=int, default=64); b.add_argument("--embed", type=int, default=32)
     b.add_argument("--threads", type=int, default=2)
+    sb = sub.add_parser("sample-bench")
+    sb.add_argument("--configs", default="gru:1x320"); sb.add_argument("--steps", type=int, default=5000)
+    sb.add_argument("--embed", type=int, default=32); sb.add_argument("--threads", type=int, default=2)
+    pr = sub.add_parser("probe")
+    pr.add_argument("--train", required=True); pr.add_argument("--valid", required=True)
+    pr.add_argument("--hidden", type=int, default=320); pr.add_argument("--embed", type=int, default=32)
+    pr.add_argument("--positions", type=int, default=50000); pr.add_argument("--valid-positions", type=int, default=10000)
+    pr.add_argument("--lags", type=int, default=10); pr.add_argument("--epochs", type=int, default=3)
+    pr.add_argument("--threads", type=int, default=2)
     st = sub.add_parser("states")
     st.add_argument("--model", required=True); st.add_argument("--states", required=True); st.add_argument("--data", required=True)
     a = p.parse_args()
-    {"eval": cmd_eval, "export": cmd_export, "train": cmd_train, "bench": cmd_bench, "states": cmd_states}[a.cmd](a)
+    {"eval": cmd_eval, "export": cmd_export, "train": cmd_train, "bench": cmd_bench, "states": cmd_states,
+     "sample-bench": cmd_sample_bench, "probe": cmd_probe}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ namespace memsig {
 void gemm(bool transA, bool transB, int M, int N, int K, float alpha, const float* A,
           const float* B, float beta, float* C);
 
-void set_threads(int n);  // n <= 0: $OMP_NUM_THREADS, else all cores
+void set_threads(int n);  // n <= 0: $OMP_NUM_THREADS, else the cores the load average leaves idle (>= 1)
 int get_threads();
 
 // exp(x) to ~2 ulp for x in [-87, 88] (Cephes polynomial on x = n ln2 + r, then scale by 2^n);

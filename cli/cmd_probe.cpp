@@ -94,17 +94,32 @@ void add_signature(CLI::App& app) {
 void add_diff(CLI::App& app) {
   auto* cmd = app.add_subcommand("diff", "B minus A: difference of two memory signatures, on a diverging map");
   static std::string a, b, out, title = "memory signature difference (B - A)";
+  static int bootstrap = 1000;
   cmd->add_option("A", a, "signature.json (FILE:control for its untrained control)")->required();
   cmd->add_option("B", b, "signature.json (FILE:control for its untrained control)")->required();
   cmd->add_option("--out", out, "PNG")->required();
   cmd->add_option("--title", title)->capture_default_str();
+  cmd->add_option("--bootstrap", bootstrap, "paired bootstrap resamples over the shared test positions (0 = none)")
+      ->capture_default_str()->check(CLI::Range(0, 100000));
   cmd->callback([] {
     Signature sa = load_signature_spec(a), sb = load_signature_spec(b);
-    auto diffs = diff_signatures(sa, sb);
+    auto diffs = diff_signatures(sa, sb, bootstrap);
     diff_heatmap(diffs, title).save_png(out);
-    for (auto& d : diffs)
+    for (auto& d : diffs) {
       std::printf("layer %d (lags %d..%d): mean |recall B - A| = %.4f over symbols and lags; RMS accuracy difference over lags = %.4f\n",
                   d.layer, d.lags.front(), d.lags.back(), d.mean_abs, d.marginal_rms);
+      if (!d.paired) {
+        if (bootstrap > 0) std::printf("layer %d: no paired bootstrap (the two were not measured on the same test positions)\n", d.layer);
+        continue;
+      }
+      int sig = 0, cells = 0;
+      for (size_t c = 0; c < d.significant.size(); ++c)
+        if (!std::isnan(d.recall_diff[c])) { cells++; sig += d.significant[c]; }
+      std::printf("layer %d: accuracy B - A by lag, with 95%% paired-bootstrap interval:", d.layer);
+      for (size_t i = 0; i < d.lags.size(); ++i)
+        std::printf(" %d: %+.3f [%+.3f, %+.3f]", d.lags[i], d.accuracy_diff[i], d.accuracy_lo[i], d.accuracy_hi[i]);
+      std::printf("\nlayer %d: %d of %d symbol x lag cells differ significantly at 95%%\n", d.layer, sig, cells);
+    }
   });
 }
 

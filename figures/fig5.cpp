@@ -34,7 +34,7 @@ void figure_fig5(const FigureOptions& opt) {
   SignatureOptions so = lab.signature_options();
   Signature sg = lab.signature(gru, ptb, so, "ptb_" + config_tag(cfg));
   Signature sn = lab.signature(ngram, ptb, so, "ptb_" + std::to_string(preset.ngram_order) + "gram");
-  auto diffs = diff_signatures(sn, sg);  // B - A = GRU - n-gram
+  auto diffs = diff_signatures(sn, sg, 1000, opt.seed);  // B - A = GRU - n-gram, paired bootstrap over the same positions
   char title[256];
   std::snprintf(title, sizeof title, "Recall of the %s GRU (test ppl %.3f) minus the %d-gram (ppl %.3f) on PTB; red: GRU recalls more",
                 std::to_string(cfg.hidden).c_str(), eg.perplexity, preset.ngram_order, en.perplexity);
@@ -52,6 +52,12 @@ void figure_fig5(const FigureOptions& opt) {
               ip.weight, 1 - ip.weight, ip.mixed.perplexity, ip.mixed.bpc);
   std::printf("fig5: mean accuracy over lags 1..%d: GRU %s, n-gram %s; mean |recall GRU - n-gram| %.3f\n", preset.max_lag,
               mg.str().c_str(), mn.str().c_str(), diffs[0].mean_abs);
+  if (diffs[0].paired) {
+    int sig = 0, cells = 0;
+    for (size_t c = 0; c < diffs[0].significant.size(); ++c)
+      if (!std::isnan(diffs[0].recall_diff[c])) { cells++; sig += diffs[0].significant[c]; }
+    std::printf("fig5: %d of %d symbol x lag cells differ significantly (paired bootstrap, 95%%)\n", sig, cells);
+  }
   std::printf("fig5: by lag (GRU / n-gram):");
   for (size_t i = 0; i < sg.trained.layers[0].lags.size(); ++i)
     std::printf(" %.3f/%.3f", sg.trained.layers[0].lags[i].accuracy, sn.trained.layers[0].lags[i].accuracy);

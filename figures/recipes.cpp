@@ -94,7 +94,8 @@ Signature Lab::signature(const std::string& model_path, const Corpus& corpus, Si
         cached.settings.value("max_lag", 0) == so.states.max_lag &&
         cached.settings.value("decoder_hidden", 0) == so.probe.hidden &&
         cached.settings.value("decoder_depth", -1) == so.probe.depth && cached.settings.value("corpus", "") == corpus.name &&
-        cached.settings.value("max_train_positions", (int64_t)0) == so.max_train_positions)
+        cached.settings.value("max_train_positions", (int64_t)0) == so.max_train_positions &&
+        !cached.trained.layers.empty() && !cached.trained.layers[0].test_targets.empty())
       return cached;
   }
   std::fprintf(stderr, "== signature of %s on %s (%s)\n", model_path.c_str(), corpus.name.c_str(), tag.c_str());

@@ -301,6 +301,7 @@ std::vector<LagResult> probe_layer(const StateSet& train, const StateSet& valid,
       majority_hit += t == majority;
     }
     r.accuracy = r.n ? (double)hit / r.n : 0.0;
+    r.test_predictions = pred[d];
     r.chance = r.n ? (double)majority_hit / r.n : 0.0;
     r.recall.assign(V, NAN);
     for (int s = 0; s < V; ++s) if (r.count[s]) r.recall[s] = (double)r.confusion[(size_t)s * V + s] / r.count[s];

@@ -42,6 +42,7 @@ struct LagResult {
   float keep_prob = 1.0f;               // chosen on valid
   double valid_accuracy = 0;
   int epochs = 0;                       // epochs until the best valid accuracy
+  std::vector<int8_t> test_predictions; // the decoder's answer at every test row (for paired comparisons)
 };
 
 // std::invalid_argument naming the option when a setting cannot work (patience < 1, ...).

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <random>
 #include <set>
 
 #include "engine/files.h"
@@ -60,6 +61,7 @@ std::vector<EntrySignature> probe_source(const StateSource& source, const Corpus
       es.name = train.names[e];
       es.state = source.state_kind();
       es.lags = probe_layer(train, valid, test, e, opt.probe);
+      es.test_targets.assign(test.history.begin(), test.history.end());
       if (!opt.quiet) {
         double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
         std::fprintf(stderr, "%s %s (%s, %.1f s): test accuracy by lag:", what, es.name.c_str(), es.state.c_str(), secs);
@@ -105,6 +107,46 @@ std::vector<int64_t> counts(const json& a, size_t n, const std::string& path, co
   for (auto& v : a) {
     if (!v.is_number_integer() || v.get<int64_t>() < 0) bad(path, what, " holds something that is not a count");
     out.push_back(v.get<int64_t>());
+  }
+  return out;
+}
+
+// Symbol arrays travel in JSON as base64 of bytes (value + 1, so -1 "no target" is byte 0).
+std::string encode_symbols(const std::vector<int8_t>& v) {
+  static const char* tab = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < v.size(); i += 3) {
+    uint32_t n = 0;
+    int k = 0;
+    for (; k < 3; ++k) n = n << 8 | (i + k < v.size() ? (uint8_t)(v[i + k] + 1) : 0);
+    int chars = (int)std::min<size_t>(3, v.size() - i) + 1;
+    for (int j = 0; j < 4; ++j) out += j < chars ? tab[(n >> (18 - 6 * j)) & 63] : '=';
+  }
+  return out;
+}
+
+std::vector<int8_t> decode_symbols(const json& j, size_t n, const std::string& path, const std::string& what) {
+  if (!j.is_string() || j.get_ref<const std::string&>().size() != (n + 2) / 3 * 4)
+    bad(path, what, " must be base64 of " + std::to_string(n) + " bytes");
+  const std::string& t = j.get_ref<const std::string&>();
+  auto val = [&](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    if (c == '=') return 0;
+    bad(path, what, " is not base64");
+  };
+  std::vector<int8_t> out;
+  for (size_t i = 0; i < t.size(); i += 4) {
+    uint32_t v = 0;
+    for (int j2 = 0; j2 < 4; ++j2) v = v << 6 | val(t[i + j2]);
+    for (int k = 0; k < 3 && out.size() < n; ++k) {
+      int b = (v >> (16 - 8 * k)) & 255;
+      if (b > kNumSymbols) bad(path, what, " holds a byte that is no symbol");
+      out.push_back((int8_t)(b - 1));
+    }
   }
   return out;
 }
@@ -211,6 +253,12 @@ void attach_memory_equivalents(Signature& sig) {
 json to_json(const EntrySignature& e) {
   json j = {{"layer", e.layer}, {"name", e.name}, {"state", e.state}};
   if (!e.memory_equivalent_k.empty()) j["memory_equivalent_k"] = e.memory_equivalent_k;
+  if (!e.test_targets.empty()) {
+    j["test_rows"] = e.lags.empty() ? 0 : e.lags[0].test_predictions.size();
+    j["test_targets"] = encode_symbols(e.test_targets);
+    j["test_predictions"] = json::array();
+    for (auto& r : e.lags) j["test_predictions"].push_back(encode_symbols(r.test_predictions));
+  }
   for (const char* k : {"lag", "accuracy", "ci95", "chance", "n", "recall", "count", "confusion", "keep_prob", "valid_accuracy"})
     j[k] = json::array();
   for (auto& r : e.lags) {
@@ -297,6 +345,16 @@ EntrySignature entry_from_json(const json& j, const std::string& path, const std
       r.valid_accuracy = j["valid_accuracy"][i].get<double>();
     e.lags.push_back(std::move(r));
   }
+  if (j.contains("test_rows")) {
+    const json& rows = j["test_rows"];
+    if (!rows.is_number_unsigned() || rows.get<uint64_t>() > 100000000) bad(path, where, "'test_rows' is not a row count");
+    const size_t n = rows.get<size_t>();
+    const json& tp = field(j, "test_predictions", path, where);
+    if (!tp.is_array() || tp.size() != L) bad(path, where, "'test_predictions' must have one entry per lag");
+    e.test_targets = decode_symbols(field(j, "test_targets", path, where), n * L, path, where + "'test_targets'");
+    for (size_t i = 0; i < L; ++i)
+      e.lags[i].test_predictions = decode_symbols(tp[i], n, path, where + "'test_predictions' " + std::to_string(i + 1));
+  }
   return e;
 }
 
@@ -375,7 +433,72 @@ std::vector<int> symbols_present(const EntrySignature& layer) {
   return out;
 }
 
-std::vector<LayerDiff> diff_signatures(const Signature& a, const Signature& b) {
+namespace {
+
+// Paired percentile bootstrap of B - A over the test rows both layers were measured on.
+void paired_bootstrap(const EntrySignature& la, const EntrySignature& lb, LayerDiff& d, int resamples, uint64_t seed) {
+  const size_t L = la.lags.size();
+  if (la.test_targets.empty() || la.test_targets != lb.test_targets || lb.lags.size() != L) return;
+  const size_t n = la.lags[0].test_predictions.size();
+  // Column of each compared lag in the layers' lag lists (the lags d.lags lists, in its order).
+  std::vector<size_t> ia, ib;
+  for (int lag : d.lags) {
+    for (size_t i = 0; i < L; ++i) if (la.lags[i].lag == lag) ia.push_back(i);
+    for (size_t i = 0; i < lb.lags.size(); ++i) if (lb.lags[i].lag == lag) ib.push_back(i);
+  }
+  const size_t D = d.lags.size(), S = d.symbols.size();
+  std::vector<int> col_of(kNumSymbols, -1);
+  for (size_t c = 0; c < S; ++c) col_of[d.symbols[c]] = (int)c;
+  // Per resample: accuracy difference per lag, recall difference per (lag, symbol).
+  std::vector<std::vector<double>> acc(D), rec(D * S);
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<size_t> pick(0, n - 1);
+  std::vector<int64_t> cnt(D * kNumSymbols), da(D * kNumSymbols);
+  for (int r = 0; r < resamples; ++r) {
+    std::fill(cnt.begin(), cnt.end(), 0);
+    std::fill(da.begin(), da.end(), 0);
+    for (size_t k = 0; k < n; ++k) {
+      const size_t row = pick(rng);
+      for (size_t j = 0; j < D; ++j) {
+        int t = la.test_targets[row * L + ia[j]];
+        if (t < 0) continue;
+        cnt[j * kNumSymbols + t]++;
+        da[j * kNumSymbols + t] += (lb.lags[ib[j]].test_predictions[row] == t) - (la.lags[ia[j]].test_predictions[row] == t);
+      }
+    }
+    for (size_t j = 0; j < D; ++j) {
+      int64_t total = 0, diff = 0;
+      for (int t = 0; t < kNumSymbols; ++t) {
+        total += cnt[j * kNumSymbols + t];
+        diff += da[j * kNumSymbols + t];
+        if (col_of[t] >= 0 && cnt[j * kNumSymbols + t] > 0)
+          rec[j * S + col_of[t]].push_back((double)da[j * kNumSymbols + t] / cnt[j * kNumSymbols + t]);
+      }
+      acc[j].push_back(total ? (double)diff / total : 0.0);
+    }
+  }
+  auto interval = [](std::vector<double>& v) {
+    std::sort(v.begin(), v.end());
+    return std::pair<double, double>{v[(size_t)(0.025 * (v.size() - 1))], v[(size_t)(0.975 * (v.size() - 1))]};
+  };
+  d.paired = true;
+  for (size_t j = 0; j < D; ++j) {
+    auto [lo, hi] = interval(acc[j]);
+    d.accuracy_diff.push_back(lb.lags[ib[j]].accuracy - la.lags[ia[j]].accuracy);
+    d.accuracy_lo.push_back(lo);
+    d.accuracy_hi.push_back(hi);
+  }
+  d.significant.assign(D * S, 0);
+  for (size_t c = 0; c < D * S; ++c) {
+    if (std::isnan(d.recall_diff[c]) || rec[c].size() < (size_t)resamples / 2) continue;
+    auto [lo, hi] = interval(rec[c]);
+    d.significant[c] = lo > 0 || hi < 0;
+  }
+}
+
+}  // namespace
+
+std::vector<LayerDiff> diff_signatures(const Signature& a, const Signature& b, int bootstrap, uint64_t seed) {
   std::vector<LayerDiff> out;
   for (auto& la : a.trained.layers) {
     auto lb_it = std::find_if(b.trained.layers.begin(), b.trained.layers.end(),
@@ -404,6 +527,7 @@ std::vector<LayerDiff> diff_signatures(const Signature& a, const Signature& b) {
     if (d.lags.empty()) continue;
     d.mean_abs = cells ? sum_abs / cells : NAN;
     d.marginal_rms = std::sqrt(sq / d.lags.size());
+    if (bootstrap > 0) paired_bootstrap(la, lb, d, bootstrap, seed);
     out.push_back(std::move(d));
   }
   if (out.empty()) throw std::invalid_argument("the two signatures share no layer and lag to compare");

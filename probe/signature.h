@@ -35,6 +35,10 @@ struct EntrySignature {
   // Per lag: the smallest k for which perfect memory of the last k inputs decodes at least as well
   // as this layer (0: no k up to the reference's K does); empty without the reference.
   std::vector<int> memory_equivalent_k;
+  // The test rows' targets, [rows x lags] (-1 = none), with each lag's test_predictions: what a
+  // paired comparison of two signatures over the same test positions needs. Empty in files
+  // written before they were kept.
+  std::vector<int8_t> test_targets;
 };
 
 struct ProbedModel {
@@ -83,6 +87,12 @@ std::string model_label(const Signature& sig);  // "gru 1x320", from the setting
 constexpr int64_t kMinRecallCount = 20;
 
 // B minus A for the layers and lags both have (matched by number).
+//
+// With `bootstrap` > 0 and both signatures measured on the same test positions (same corpus,
+// seed and position count: their test targets are identical), a paired percentile bootstrap
+// over those positions (`bootstrap` resamples, each drawing the rows with replacement and
+// recomputing both signatures on them) gives a 95% interval for every accuracy and recall
+// difference; a cell whose interval holds 0 is not significant.
 struct LayerDiff {
   int layer = 0;
   std::vector<int> lags;
@@ -90,8 +100,12 @@ struct LayerDiff {
   std::vector<double> recall_diff;   // [lags x symbols], NaN where either count < kMinRecallCount
   double mean_abs = 0;               // mean |recall B - A| over the cells with numbers
   double marginal_rms = 0;           // RMS over lags of accuracy B - A
+  // From the paired bootstrap (empty without one):
+  std::vector<uint8_t> significant;  // [lags x symbols]: the 95% interval excludes 0
+  std::vector<double> accuracy_diff, accuracy_lo, accuracy_hi;  // per lag
+  bool paired = false;
 };
-std::vector<LayerDiff> diff_signatures(const Signature& a, const Signature& b);
+std::vector<LayerDiff> diff_signatures(const Signature& a, const Signature& b, int bootstrap = 0, uint64_t seed = 1);
 
 std::vector<int> symbols_present(const EntrySignature& layer);  // symbols with a nonzero count
 

@@ -155,3 +155,36 @@ TEST_CASE("colour maps run white to dark purple, and blue through white to red",
   REQUIRE(neg.b > neg.r); REQUIRE(pos.r > pos.b);
   REQUIRE(mid.r > 240); REQUIRE(mid.g > 240); REQUIRE(mid.b > 240);
 }
+
+TEST_CASE("paired bootstrap: a signature against itself differs nowhere; a longer delay line significantly", "[probe]") {
+  Corpus c = iid_letters(12);
+  SignatureOptions o = small_options(4, 32, 6, 100);
+  Signature two = compute_signature(CharLMSource(delay_line_lstm(2)), c, o);
+  Signature four = compute_signature(CharLMSource(delay_line_lstm(4)), c, o);
+  auto self = diff_signatures(two, two, 200);
+  REQUIRE(self[0].paired);
+  for (size_t i = 0; i < self[0].lags.size(); ++i) {
+    REQUIRE(self[0].accuracy_lo[i] == 0.0);
+    REQUIRE(self[0].accuracy_hi[i] == 0.0);
+  }
+  for (auto s : self[0].significant) REQUIRE(s == 0);
+  auto d = diff_signatures(two, four, 200);  // B - A = 4-slot minus 2-slot line
+  REQUIRE(d[0].paired);
+  REQUIRE(d[0].accuracy_lo[2] > 0.5);  // lag 3: only the 4-slot line holds it
+  REQUIRE(d[0].accuracy_hi[0] >= 0.0);
+  REQUIRE(d[0].accuracy_lo[0] <= 0.0);  // lag 1: both hold it
+  // The test positions and predictions survive the JSON round trip.
+  Signature back = signature_from_json(to_json(four), "four.json");
+  REQUIRE(back.trained.layers[0].test_targets == four.trained.layers[0].test_targets);
+  REQUIRE(back.trained.layers[0].lags[2].test_predictions == four.trained.layers[0].lags[2].test_predictions);
+  REQUIRE(diff_signatures(two, back, 50)[0].paired);
+}
+
+TEST_CASE("a linear decoder (depth 0) reads a one-hot delay line as well as an MLP", "[probe]") {
+  Corpus c = iid_letters(14);
+  SignatureOptions o = small_options(3, 16, 8, 50);
+  o.probe.depth = 0;
+  Signature sig = compute_signature(CharLMSource(delay_line_lstm(2)), c, o);
+  REQUIRE(sig.trained.layers[0].lags[0].accuracy > 0.97);
+  REQUIRE(sig.trained.layers[0].lags[2].accuracy < 0.12);
+}

@@ -54,6 +54,8 @@ Canvas draw_heatmap(const Heatmap& h) {
       Rgb col = h.diverging ? diverging_color(v / (h.vmax > 0 ? h.vmax : 1))
                             : sequential_color((v - h.vmin) / (h.vmax > h.vmin ? h.vmax - h.vmin : 1));
       cv.fill_rect(x, y, h.cell_w, h.cell_h, col);
+      if (!h.marks.empty() && h.marks[(size_t)r * C + c])
+        cv.fill_rect(x + h.cell_w / 2 - 2, y + h.cell_h / 2 - 2, 4, 4, luminance(col) < 120 ? kWhite : Rgb{70, 70, 70});
       if (h.annotate) {
         std::string s = fmt(v, "%.2f");
         if (s.rfind("0.", 0) == 0) s = s.substr(1);

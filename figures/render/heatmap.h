@@ -1,6 +1,7 @@
 // heatmap.h — labelled heatmaps: a grid of values with row and column labels, axis titles, a colour
 // bar with ticks and a title (colour maps in colormap.h); several panels (a), (b), ... in one image.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@ struct Heatmap {
   bool annotate = false;       // print each value in its cell
   int cell_w = 26, cell_h = 24;
   int min_left = 0;            // at least this much room left of the grid (aligns stacked panels)
+  std::vector<uint8_t> marks;  // [rows * cols] or empty: a marked cell gets a small dot (say why in x_title)
 };
 
 Canvas draw_heatmap(const Heatmap& h);

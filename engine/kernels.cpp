@@ -8,7 +8,11 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <thread>
+#include <vector>
+
+#include "engine/gemm_packed.h"
 
 // OpenBLAS's own thread control; declared here so we do not depend on its private headers.
 extern "C" void openblas_set_num_threads(int);
@@ -17,6 +21,25 @@ namespace memsig {
 
 static int g_threads = 0;
 
+void gemm_openblas(bool transA, bool transB, int M, int N, int K, float alpha, const float* A, const float* B, float beta,
+                   float* C) {
+  cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A,
+              transA ? M : K, B, transB ? K : N, beta, C, N);
+}
+
+bool use_openblas() {
+  static const bool openblas = [] {
+    const char* env = std::getenv("MEMSIG_OPENBLAS");
+    return env && *env && std::string(env) != "0";
+  }();
+  return openblas;
+}
+
+// Products large enough that packing B (K*N floats) costs little beside the M*N*K multiply-adds
+// go through our kernels (engine/gemm_packed.h: AVX-512 where the CPU has it); the rest through
+// OpenBLAS, whose small-matrix paths are good.
+static bool worth_packing(int M, int N, int K) { return M >= 16 && N >= 16 && K >= 8 && (double)M * N * K >= 1 << 18; }
+
 void gemm(bool transA, bool transB, int M, int N, int K, float alpha, const float* A,
           const float* B, float beta, float* C) {
   if (M == 0 || N == 0) return;
@@ -24,8 +47,12 @@ void gemm(bool transA, bool transB, int M, int N, int K, float alpha, const floa
     for (int64_t i = 0; i < (int64_t)M * N; ++i) C[i] = beta == 0.0f ? 0.0f : beta * C[i];
     return;
   }
-  cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-              M, N, K, alpha, A, transA ? M : K, B, transB ? K : N, beta, C, N);
+  // op(A) = A^T (the weight gradients, K = all time steps) stays on OpenBLAS: transposing A first
+  // cost more than the faster kernel saved (measured).
+  if (use_openblas() || transA || !worth_packing(M, N, K)) return gemm_openblas(transA, transB, M, N, K, alpha, A, B, beta, C);
+  thread_local PackedB packed;            // reused: no allocation per call once it is large enough
+  repack_b(packed, B, N, K, transB);
+  gemm_packed(M, alpha, A, K, packed, beta, C, N);
 }
 
 namespace {

@@ -1,5 +1,5 @@
 // kernels.h — the numeric building blocks every op uses:
-//   * gemm(): row-major C = alpha * op(A) op(B) + beta * C through OpenBLAS cblas_sgemm;
+//   * gemm(): row-major C = alpha * op(A) op(B) + beta * C through our packed kernels or OpenBLAS;
 //   * exp/sigmoid/tanh written as plain arithmetic so the compiler vectorises the loops
 //     (glibc's expf is a function call per element and does not);
 //   * set_threads(): one knob for OpenBLAS's and our own (OpenMP) threads.
@@ -9,8 +9,14 @@
 namespace memsig {
 
 // Row-major GEMM. A is [M,K] (or [K,M] if transA), B is [K,N] (or [N,K] if transB), C is [M,N].
+// Large products run on our packed kernels (engine/gemm_packed.h), small ones on OpenBLAS;
+// MEMSIG_OPENBLAS=1 sends every product (and the recurrences) to OpenBLAS, the reference.
 void gemm(bool transA, bool transB, int M, int N, int K, float alpha, const float* A,
           const float* B, float beta, float* C);
+bool use_openblas();
+// The same product always through OpenBLAS (the reference in tests).
+void gemm_openblas(bool transA, bool transB, int M, int N, int K, float alpha, const float* A, const float* B, float beta,
+                   float* C);
 
 void set_threads(int n);  // n <= 0: $OMP_NUM_THREADS, else the cores the load average leaves idle (>= 1)
 int get_threads();

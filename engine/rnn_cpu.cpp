@@ -3,9 +3,12 @@
 // batch rows between OpenMP threads. No allocation happens inside the time loop.
 // What backward needs (gate activations, the GRU's W_hn h + b_hn) stays here, in CpuSaved.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <stdexcept>
 
+#include "engine/gemm_packed.h"
 #include "engine/kernels.h"
 #include "engine/rnn.h"
 
@@ -20,6 +23,35 @@ constexpr int kParallelMinWork = 8192;  // B*H below which the gate loops stay o
 struct CpuSaved : RnnSaved {
   std::vector<float> gates;
   std::vector<float> hn;
+};
+
+// The recurrent product of every step multiplies the same W_hh [G*H, H]:
+//   forward   out[B, G*H] (+)= h[B, H] W_hh^T        backward  out[B, H] (+)= d[B, G*H] W_hh
+// so W_hh is packed once per layer call for our own GEMM kernels (engine/gemm_packed.h) rather
+// than re-packed by OpenBLAS at every step. MEMSIG_OPENBLAS=1 switches back to OpenBLAS.
+bool use_packed_gemm() { return !use_openblas(); }
+
+class RecurrentProduct {
+ public:
+  // transposed: out = in W^T (forward, in [B,H]); else out = in W (backward, in [B,G*H]).
+  RecurrentProduct(const float* w_hh, int G, int H, bool transposed)
+      : w_(w_hh), G_(G), H_(H), transposed_(transposed) {
+    if (use_packed_gemm()) packed_ = pack_b(w_hh, transposed ? G : H, transposed ? H : G, transposed);
+  }
+  void operator()(int B, const float* in, float beta, float* out) const {
+    if (!use_packed_gemm()) {
+      if (transposed_) gemm(false, true, B, G_, H_, 1.0f, in, w_, beta, out);
+      else gemm(false, false, B, H_, G_, 1.0f, in, w_, beta, out);
+      return;
+    }
+    gemm_packed(B, in, transposed_ ? H_ : G_, packed_, beta, out, transposed_ ? G_ : H_);
+  }
+
+ private:
+  const float* w_;
+  int G_, H_;
+  bool transposed_;
+  PackedB packed_;
 };
 
 // Adds the conditioning input u [n, G] (when there is one) to the gate pre-activations.
@@ -44,6 +76,7 @@ void lstm_forward(const RnnWeights& w, const RnnSequence& seq, RnnStates& tp, Cp
   float* gates = sv.gates.data();
   gemm(false, true, T * B, G, w.in, 1.0f, seq.x, w.w_ih, 0.0f, gates);  // all input projections at once
   add_cond(gates, seq.cond, (int64_t)T * B * G);
+  const RecurrentProduct hW(w.w_hh, G, H, true);
   std::vector<float> bias_v(G);
   for (int j = 0; j < G; ++j) bias_v[j] = w.b_ih[j] + w.b_hh[j];
   const float* bias = bias_v.data();
@@ -52,7 +85,7 @@ void lstm_forward(const RnnWeights& w, const RnnSequence& seq, RnnStates& tp, Cp
     const float* c_prev = tp.c.data() + (size_t)t * B * H;
     float* h_next = tp.h.data() + (size_t)(t + 1) * B * H;
     float* c_next = tp.c.data() + (size_t)(t + 1) * B * H;
-    gemm(false, true, B, G, H, 1.0f, tp.h.data() + (size_t)t * B * H, w.w_hh, 1.0f, gt);  // += h_{t-1} W_hh^T
+    hW(B, tp.h.data() + (size_t)t * B * H, 1.0f, gt);  // += h_{t-1} W_hh^T
 #pragma omp parallel for if (B * H >= kParallelMinWork)
     for (int b = 0; b < B; ++b) {
       float* __restrict ig = gt + (size_t)b * G;  // rows i, f, g, o of this sequence
@@ -87,6 +120,7 @@ void lstm_backward(const RnnWeights& w, const RnnSequence& seq, const RnnStates&
   std::vector<float> dpre((size_t)T * B * G);
   std::vector<float> dh_next((size_t)B * H, 0.0f), dc_next((size_t)B * H, 0.0f), tanh_c((size_t)B * H);
   std::vector<float> dh_held(seq.lengths ? (size_t)B * H : 0);
+  const RecurrentProduct dW(w.w_hh, G, H, false);
   for (int t = T - 1; t >= 0; --t) {
     const float* gt = sv.gates.data() + (size_t)t * B * G;
     const float* c_prev = tp.c.data() + (size_t)t * B * H;
@@ -123,7 +157,7 @@ void lstm_backward(const RnnWeights& w, const RnnSequence& seq, const RnnStates&
       }
     }
     if (t > 0) {
-      gemm(false, false, B, H, G, 1.0f, dpt, w.w_hh, 0.0f, dh_next.data());
+      dW(B, dpt, 0.0f, dh_next.data());  // dh_{t-1} = dpre W_hh
       for (int b = 0; b < B; ++b)  // held rows: dh_{t-1} = dh_t (their dpre row is 0)
         if (!seq.active(t, b)) std::copy_n(dh_held.data() + (size_t)b * H, H, dh_next.data() + (size_t)b * H);
     }
@@ -149,6 +183,7 @@ void gru_forward(const RnnWeights& w, const RnnSequence& seq, RnnStates& tp, Cpu
   for (int64_t r = 0; r < (int64_t)T * B; ++r) std::memcpy(gates + r * G, w.b_ih, G * sizeof(float));
   gemm(false, true, T * B, G, w.in, 1.0f, seq.x, w.w_ih, 1.0f, gates);  // all input projections at once
   add_cond(gates, seq.cond, (int64_t)T * B * G);
+  const RecurrentProduct hW(w.w_hh, G, H, true);
   std::vector<float> hg((size_t)B * G);
   for (int t = 0; t < T; ++t) {
     float* gt = gates + (size_t)t * B * G;
@@ -156,7 +191,7 @@ void gru_forward(const RnnWeights& w, const RnnSequence& seq, RnnStates& tp, Cpu
     float* h_next = tp.h.data() + (size_t)(t + 1) * B * H;
     float* hn_t = sv.hn.data() + (size_t)t * B * H;
     for (int b = 0; b < B; ++b) std::memcpy(hg.data() + (size_t)b * G, w.b_hh, G * sizeof(float));
-    gemm(false, true, B, G, H, 1.0f, h_prev, w.w_hh, 1.0f, hg.data());  // h_{t-1} W_hh^T + b_hh
+    hW(B, h_prev, 1.0f, hg.data());  // h_{t-1} W_hh^T + b_hh
 #pragma omp parallel for if (B * H >= kParallelMinWork)
     for (int b = 0; b < B; ++b) {
       float* __restrict rg = gt + (size_t)b * G;  // rows r, z, n of this sequence
@@ -190,6 +225,7 @@ void gru_backward(const RnnWeights& w, const RnnSequence& seq, const RnnStates& 
   const int T = tp.T, B = tp.B, H = tp.H, G = 3 * H;
   std::vector<float> dxg((size_t)T * B * G), dhg((size_t)T * B * G);
   std::vector<float> dh_next((size_t)B * H, 0.0f);
+  const RecurrentProduct dW(w.w_hh, G, H, false);
   for (int t = T - 1; t >= 0; --t) {
     const float* gt = sv.gates.data() + (size_t)t * B * G;
     const float* h_prev = tp.h.data() + (size_t)t * B * H;
@@ -226,7 +262,7 @@ void gru_backward(const RnnWeights& w, const RnnSequence& seq, const RnnStates& 
         dhn[j] = dh * z;
       }
     }
-    if (t > 0) gemm(false, false, B, H, G, 1.0f, dh_t, w.w_hh, 1.0f, dh_next.data());
+    if (t > 0) dW(B, dh_t, 1.0f, dh_next.data());  // dh_{t-1} += dHg W_hh
   }
   const int N = T * B;
   gemm(true, false, G, w.in, N, 1.0f, dxg.data(), seq.x, 1.0f, gr.w_ih);

@@ -36,9 +36,9 @@ void figure_fig5(const FigureOptions& opt) {
   Signature sn = lab.signature(ngram, ptb, so, "ptb_" + std::to_string(preset.ngram_order) + "gram");
   auto diffs = diff_signatures(sn, sg, 1000, opt.seed);  // B - A = GRU - n-gram, paired bootstrap over the same positions
   char title[256];
-  std::snprintf(title, sizeof title, "Recall of the %s GRU (test ppl %.3f) minus the %d-gram (ppl %.3f) on PTB; red: GRU recalls more",
-                std::to_string(cfg.hidden).c_str(), eg.perplexity, preset.ngram_order, en.perplexity);
-  diff_heatmap(diffs, title).save_png(opt.out_dir + "/fig5.png");
+  std::snprintf(title, sizeof title, "Recall of a 1x%d GRU (PTB test ppl %.3f) minus a %d-gram's (ppl %.3f); red: the GRU recalls more",
+                cfg.hidden, eg.perplexity, preset.ngram_order, en.perplexity);
+  diff_heatmap(diffs, title, "recall GRU - " + std::to_string(preset.ngram_order) + "-gram").save_png(opt.out_dir + "/fig5.png");
   const std::string gname = "GRU 1x" + std::to_string(cfg.hidden), nname = std::to_string(preset.ngram_order) + "-gram";
   marginal_heatmap({sg.trained.layers[0], sn.trained.layers[0]}, {gname, nname}, "PTB: accuracy by lag",
                    sg.perfect ? &*sg.perfect : nullptr)

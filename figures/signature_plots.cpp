@@ -59,7 +59,7 @@ Canvas marginal_heatmap(const std::vector<EntrySignature>& layers, const std::ve
   return draw_heatmap(h);
 }
 
-Canvas diff_heatmap(const std::vector<LayerDiff>& diffs, const std::string& title) {
+Canvas diff_heatmap(const std::vector<LayerDiff>& diffs, const std::string& title, const std::string& colorbar_title) {
   std::vector<Heatmap> maps;
   double vmax = 0;  // one colour scale for every panel, so layers compare at a glance
   for (auto& d : diffs) {
@@ -67,7 +67,7 @@ Canvas diff_heatmap(const std::vector<LayerDiff>& diffs, const std::string& titl
     h.title = title + (diffs.size() > 1 ? ", layer " + std::to_string(d.layer) : "");
     h.x_title = "symbol";
     h.y_title = "lag d";
-    h.colorbar_title = "recall B - A";
+    h.colorbar_title = colorbar_title;
     h.diverging = true;
     for (int s : d.symbols) h.cols.push_back(symbol_label(s));
     for (int lag : d.lags) h.rows.push_back(std::to_string(lag));

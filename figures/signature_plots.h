@@ -19,7 +19,8 @@ Canvas signature_heatmap(const EntrySignature& layer, const std::string& title, 
 Canvas marginal_heatmap(const std::vector<EntrySignature>& layers, const std::vector<std::string>& names,
                         const std::string& title, const PerfectMemory* perfect = nullptr);
 // B minus A per layer, one colour scale for all panels.
-Canvas diff_heatmap(const std::vector<LayerDiff>& diffs, const std::string& title);
+Canvas diff_heatmap(const std::vector<LayerDiff>& diffs, const std::string& title,
+                    const std::string& colorbar_title = "recall B - A");
 
 // DIR/signature.json, signature_l{k}.png/.csv, marginal.png/.csv, and control_* for the control.
 void write_signature_files(const Signature& sig, const std::string& dir, const std::string& title);

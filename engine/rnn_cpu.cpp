@@ -34,9 +34,10 @@ bool use_packed_gemm() { return !use_openblas(); }
 class RecurrentProduct {
  public:
   // transposed: out = in W^T (forward, in [B,H]); else out = in W (backward, in [B,G*H]).
+  // A null w_hh makes an unused product (the caller fuses its own).
   RecurrentProduct(const float* w_hh, int G, int H, bool transposed)
       : w_(w_hh), G_(G), H_(H), transposed_(transposed) {
-    if (use_packed_gemm()) packed_ = pack_b(w_hh, transposed ? G : H, transposed ? H : G, transposed);
+    if (w_hh && use_packed_gemm()) packed_ = pack_b(w_hh, transposed ? G : H, transposed ? H : G, transposed);
   }
   void operator()(int B, const float* in, float beta, float* out) const {
     if (!use_packed_gemm()) {
@@ -71,41 +72,61 @@ void column_sums_into(float* db, const float* dG, int64_t n, int G) {
 //   c_t = f c_{t-1} + i g      h_t = o tanh(c_t)
 // ---------------------------------------------------------------------------------------------
 //   steps past a sequence's length hold the state: c_t = c_{t-1}, h_t = h_{t-1}
+// The LSTM cell for units [u0, u0 + n) of sequence b, once its pre-activations g (rows i, f, g, o
+// of length H each) hold x W_ih^T + h W_hh^T: adds the biases, applies the gate functions in
+// place, and writes c and h. Whole rows (u0 = 0, n = H) or a fused GEMM's blocks call it.
+inline void lstm_cell_units(float* __restrict g, const float* __restrict bias, const float* __restrict cp,
+                            float* __restrict cn, float* __restrict hn, int H, int u0, int n) {
+  float *i = g + u0, *f = g + H + u0, *gg = g + 2 * H + u0, *o = g + 3 * H + u0;
+  for (int k = 0; k < 4; ++k) add_into(g + k * H + u0, bias + k * H + u0, n);
+  sigmoid_inplace(i, n);
+  sigmoid_inplace(f, n);
+  tanh_inplace(gg, n);
+  sigmoid_inplace(o, n);
+  for (int j = 0; j < n; ++j) cn[u0 + j] = f[j] * cp[u0 + j] + i[j] * gg[j];
+  tanh_into(cn + u0, hn + u0, n);
+  for (int j = 0; j < n; ++j) hn[u0 + j] *= o[j];
+}
+
 void lstm_forward(const RnnWeights& w, const RnnSequence& seq, RnnStates& tp, CpuSaved& sv) {
   const int T = seq.T, B = seq.B, H = w.hidden, G = 4 * H;
   float* gates = sv.gates.data();
   gemm(false, true, T * B, G, w.in, 1.0f, seq.x, w.w_ih, 0.0f, gates);  // all input projections at once
   add_cond(gates, seq.cond, (int64_t)T * B * G);
-  const RecurrentProduct hW(w.w_hh, G, H, true);
   std::vector<float> bias_v(G);
   for (int j = 0; j < G; ++j) bias_v[j] = w.b_ih[j] + w.b_hh[j];
   const float* bias = bias_v.data();
+  // Fused: W_hh packed with its 4 gate blocks as column groups, so each finished GEMM block holds
+  // the i, f, g, o pre-activations of the same units, and the cell runs on it while it is in cache
+  // (one parallel region per step instead of two).
+  const bool fused = use_packed_gemm();
+  PackedB packed;
+  if (fused) packed = pack_b(w.w_hh, G, H, /*transB=*/true, /*groups=*/4);
+  const RecurrentProduct hW(fused ? nullptr : w.w_hh, G, H, true);
   for (int t = 0; t < T; ++t) {
     float* gt = gates + (size_t)t * B * G;
+    const float* h_prev = tp.h.data() + (size_t)t * B * H;
     const float* c_prev = tp.c.data() + (size_t)t * B * H;
     float* h_next = tp.h.data() + (size_t)(t + 1) * B * H;
     float* c_next = tp.c.data() + (size_t)(t + 1) * B * H;
-    hW(B, tp.h.data() + (size_t)t * B * H, 1.0f, gt);  // += h_{t-1} W_hh^T
-#pragma omp parallel for if (B * H >= kParallelMinWork)
-    for (int b = 0; b < B; ++b) {
-      float* __restrict ig = gt + (size_t)b * G;  // rows i, f, g, o of this sequence
-      float *__restrict fg = ig + H, *__restrict gg = ig + 2 * H, *__restrict og = ig + 3 * H;
-      const float* __restrict cp = c_prev + (size_t)b * H;
-      float* __restrict cn = c_next + (size_t)b * H;
-      float* __restrict hn = h_next + (size_t)b * H;
-      for (int j = 0; j < G; ++j) ig[j] += bias[j];
-      sigmoid_inplace(ig, 2 * H);  // i, f
-      tanh_inplace(gg, H);         // g
-      sigmoid_inplace(og, H);      // o
-      for (int j = 0; j < H; ++j) cn[j] = fg[j] * cp[j] + ig[j] * gg[j];
-      tanh_into(cn, hn, H);
-      for (int j = 0; j < H; ++j) hn[j] *= og[j];
-      if (!seq.active(t, b)) {  // past the end: hold the state
-        std::copy(cp, cp + H, cn);
-        const float* hp = tp.h.data() + ((size_t)t * B + b) * H;
-        std::copy(hp, hp + H, hn);
+    auto cell = [&](int b, int u0, int n) {
+      const size_t o = (size_t)b * H;
+      if (seq.active(t, b)) {
+        lstm_cell_units(gt + (size_t)b * G, bias, c_prev + o, c_next + o, h_next + o, H, u0, n);
+      } else {  // past the end: hold the state
+        std::copy_n(c_prev + o + u0, n, c_next + o + u0);
+        std::copy_n(h_prev + o + u0, n, h_next + o + u0);
       }
+    };
+    if (fused) {  // gates += h_{t-1} W_hh^T, then the cell, block by block
+      gemm_packed(B, h_prev, H, packed, 1.0f, gt, G, [&](int b0, int rows, int u0, int n) {
+        for (int b = b0; b < b0 + rows; ++b) cell(b, u0, n);
+      });
+      continue;
     }
+    hW(B, h_prev, 1.0f, gt);  // += h_{t-1} W_hh^T
+#pragma omp parallel for if (B * H >= kParallelMinWork)
+    for (int b = 0; b < B; ++b) cell(b, 0, H);
   }
 }
 
@@ -177,39 +198,57 @@ void lstm_backward(const RnnWeights& w, const RnnSequence& seq, const RnnStates&
 //   r = s(xr + hr)   z = s(xz + hz)   n = tanh(xn + r hn)   h_t = (1 - z) n + z h_{t-1}
 //   (a conditioning input u joins xr, xz, xn; steps past a sequence's length hold h_t = h_{t-1})
 // ---------------------------------------------------------------------------------------------
+// The GRU cell for units [u0, u0 + n) of sequence b: g holds the input side (x W_ih^T + b_ih, rows
+// r, z, n) and hg the hidden side h W_hh^T (without b_hh, added here); writes the activations into
+// g, W_hn h + b_hn into hn_out (backward needs it) and the new state into ho.
+inline void gru_cell_units(float* __restrict g, const float* __restrict hg, const float* __restrict b_hh,
+                           const float* __restrict hp, float* __restrict hn_out, float* __restrict ho, int H, int u0, int n) {
+  float *r = g + u0, *z = g + H + u0, *nn = g + 2 * H + u0;
+  for (int j = 0; j < n; ++j) {
+    r[j] += hg[u0 + j] + b_hh[u0 + j];
+    z[j] += hg[H + u0 + j] + b_hh[H + u0 + j];
+  }
+  sigmoid_inplace(r, n);
+  sigmoid_inplace(z, n);
+  for (int j = 0; j < n; ++j) {
+    hn_out[u0 + j] = hg[2 * H + u0 + j] + b_hh[2 * H + u0 + j];
+    nn[j] += r[j] * hn_out[u0 + j];
+  }
+  tanh_inplace(nn, n);
+  for (int j = 0; j < n; ++j) ho[u0 + j] = (1.0f - z[j]) * nn[j] + z[j] * hp[u0 + j];
+}
+
 void gru_forward(const RnnWeights& w, const RnnSequence& seq, RnnStates& tp, CpuSaved& sv) {
   const int T = seq.T, B = seq.B, H = w.hidden, G = 3 * H;
   float* gates = sv.gates.data();
   for (int64_t r = 0; r < (int64_t)T * B; ++r) std::memcpy(gates + r * G, w.b_ih, G * sizeof(float));
   gemm(false, true, T * B, G, w.in, 1.0f, seq.x, w.w_ih, 1.0f, gates);  // all input projections at once
   add_cond(gates, seq.cond, (int64_t)T * B * G);
-  const RecurrentProduct hW(w.w_hh, G, H, true);
+  // Fused as for the LSTM: W_hh's r, z, n blocks packed as column groups.
+  const bool fused = use_packed_gemm();
+  PackedB packed;
+  if (fused) packed = pack_b(w.w_hh, G, H, /*transB=*/true, /*groups=*/3);
+  const RecurrentProduct hW(fused ? nullptr : w.w_hh, G, H, true);
   std::vector<float> hg((size_t)B * G);
   for (int t = 0; t < T; ++t) {
     float* gt = gates + (size_t)t * B * G;
     const float* h_prev = tp.h.data() + (size_t)t * B * H;
     float* h_next = tp.h.data() + (size_t)(t + 1) * B * H;
     float* hn_t = sv.hn.data() + (size_t)t * B * H;
-    for (int b = 0; b < B; ++b) std::memcpy(hg.data() + (size_t)b * G, w.b_hh, G * sizeof(float));
-    hW(B, h_prev, 1.0f, hg.data());  // h_{t-1} W_hh^T + b_hh
-#pragma omp parallel for if (B * H >= kParallelMinWork)
-    for (int b = 0; b < B; ++b) {
-      float* __restrict rg = gt + (size_t)b * G;  // rows r, z, n of this sequence
-      float *__restrict zg = rg + H, *__restrict ng = rg + 2 * H;
-      const float* __restrict hgb = hg.data() + (size_t)b * G;
-      const float* __restrict hp = h_prev + (size_t)b * H;
-      float* __restrict hnb = hn_t + (size_t)b * H;
-      float* __restrict ho = h_next + (size_t)b * H;
-      for (int j = 0; j < 2 * H; ++j) rg[j] += hgb[j];
-      sigmoid_inplace(rg, 2 * H);  // r, z
-      for (int j = 0; j < H; ++j) {
-        hnb[j] = hgb[2 * H + j];
-        ng[j] += rg[j] * hnb[j];
-      }
-      tanh_inplace(ng, H);         // n
-      for (int j = 0; j < H; ++j) ho[j] = (1.0f - zg[j]) * ng[j] + zg[j] * hp[j];
-      if (!seq.active(t, b)) std::copy(hp, hp + H, ho);  // past the end: hold the state
+    auto cell = [&](int b, int u0, int n) {
+      const size_t o = (size_t)b * H;
+      gru_cell_units(gt + (size_t)b * G, hg.data() + (size_t)b * G, w.b_hh, h_prev + o, hn_t + o, h_next + o, H, u0, n);
+      if (!seq.active(t, b)) std::copy_n(h_prev + o + u0, n, h_next + o + u0);  // past the end: hold the state
+    };
+    if (fused) {  // hg = h_{t-1} W_hh^T, then the cell, block by block
+      gemm_packed(B, h_prev, H, packed, 0.0f, hg.data(), G, [&](int b0, int rows, int u0, int n) {
+        for (int b = b0; b < b0 + rows; ++b) cell(b, u0, n);
+      });
+      continue;
     }
+    hW(B, h_prev, 0.0f, hg.data());  // h_{t-1} W_hh^T
+#pragma omp parallel for if (B * H >= kParallelMinWork)
+    for (int b = 0; b < B; ++b) cell(b, 0, H);
   }
 }
 

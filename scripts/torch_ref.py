@@ -275,6 +275,8 @@ def cmd_probe(a):
     rng = np.random.default_rng(1)
 
     def extract(segs, keep_n):
+        # Vectorised as a careful user would: one nn.GRU call per batch, positions chosen and
+        # gathered with index arrays, targets from a padded id matrix.
         eligible = sum(max(0, len(s) - 1) for s in segs)
         keep = min(1.0, keep_n / eligible)
         states, targets = [], []
@@ -282,14 +284,17 @@ def cmd_probe(a):
             for idx in buckets(segs, 64):
                 x, _, _ = make_batch(segs, idx)
                 h, _ = model.rnn(model.embed(x))  # [T, B, H]
+                ids = x.numpy()  # [T, B]: <s> c1..cn, padded
                 for b, i in enumerate(idx):
-                    s = segs[i]
-                    for t in range(2, len(s) + 1):
-                        if keep < 1.0 and rng.random() >= keep:
-                            continue
-                        states.append(h[t, b])
-                        targets.append([s[t - d - 1] if t - d >= 1 else -1 for d in range(1, a.lags + 1)])
-        return torch.stack(states), torch.tensor(targets)
+                    n = len(segs[i])
+                    ts = np.arange(2, n + 1)
+                    ts = ts[rng.random(len(ts)) < keep] if keep < 1.0 else ts
+                    if len(ts) == 0:
+                        continue
+                    states.append(h[torch.from_numpy(ts), b])
+                    back = ts[:, None] - np.arange(1, a.lags + 1)[None, :]  # positions t-d
+                    targets.append(np.where(back >= 1, ids[np.clip(back, 0, None), b], -1))
+        return torch.cat(states), torch.from_numpy(np.concatenate(targets)).long()
 
     t0 = time.perf_counter()
     tr_x, tr_y = extract(read_ids(a.train), a.positions)

@@ -35,10 +35,11 @@ bool use_openblas() {
   return openblas;
 }
 
-// Products large enough that packing B (K*N floats) costs little beside the M*N*K multiply-adds
-// go through our kernels (engine/gemm_packed.h: AVX-512 where the CPU has it); the rest through
-// OpenBLAS, whose small-matrix paths are good.
-static bool worth_packing(int M, int N, int K) { return M >= 16 && N >= 16 && K >= 8 && (double)M * N * K >= 1 << 18; }
+// Products with enough rows that packing B (K*N floats, once per call) costs little beside the
+// M*N*K multiply-adds (the whole-sequence products: T*B rows) go through our kernels
+// (engine/gemm_packed.h: AVX-512 where the CPU has it); the rest through OpenBLAS. With fewer
+// rows, packing per call made a 64-row product slower than OpenBLAS (bench/gemm.md, "+pack").
+static bool worth_packing(int M, int N, int K) { return M >= 512 && N >= 16 && K >= 8; }
 
 void gemm(bool transA, bool transB, int M, int N, int K, float alpha, const float* A,
           const float* B, float beta, float* C) {

@@ -1,0 +1,460 @@
+// gemm_packed.cpp — C = alpha · A · op(B) + beta · C with B packed once (see gemm_packed.h).
+//
+// A student's guide, in four parts.
+//
+// 1. The register tile (micro-kernel).  The innermost routine computes one small block of C,
+//    MR rows × NR columns, entirely in vector registers:
+//        acc = 0
+//        for k = 0 .. kc-1:                          (one rank-1 update per k)
+//          b[0..NR) = B[k, j0 .. j0+NR)              NR/16 vector loads (AVX-512: 3 zmm)
+//          for i = 0 .. MR-1:
+//            a = broadcast A[i0+i, k]                one float copied to all 16 lanes
+//            acc[i][0..NR) += a * b[0..NR)           NR/16 fused multiply-adds
+//        C[i0.., j0..] = alpha * acc + beta * C
+//    AVX-512: MR×NR = 8×48 → 24 zmm accumulators + 3 for b + 1 for a (of 32 registers). Per k:
+//    3 loads and 8 broadcasts for 24 FMAs (768 flops); the two FMA units need 12 cycles for
+//    them, and 24 independent accumulators hide the FMA latency (4 cycles × 2 units = 8 needed).
+//    (An 8×32 tile does 8 broadcasts per 16 FMAs and, measured here, stalls at ~80% of peak;
+//    8×48 reaches ~90%. 8 rows suit the RNN: the batch of 64 is 8 tiles high.)
+//    AVX2: 6×16 → 12 ymm accumulators + 2 + 1 (of 16). Generic: 4×16 in plain C++.
+//    Every kernel is a template over the rows (1..MR) and the vectors per row (1..NR/16), so
+//    the last rows of A and the last, narrower panel of B need no special code.
+//
+// 2. Packing.  At each k the kernel wants NR consecutive floats of B. B (op(B) is [K,N]) is cut
+//    into column panels NR wide; panel q stores op(B)[k, panel's columns] for k = 0..K-1, one
+//    after another (k-major, NR floats per k, zero-padded past N), so the kernel reads B as one
+//    aligned forward stream.  pack_b() does this once; BLAS redoes it on every call.
+//    A is not packed: the kernel reads A[i0+i, k] from the caller's rows (8 forward streams,
+//    each cache line used for 16 consecutive k), which costs nothing per call.
+//
+// 3. The loop nest (outermost first), per thread:
+//      for each row block i0 of at most MC of this thread's rows   (MC·K floats of A stay in L2)
+//        for each of this thread's column panels p
+//          for each column group g                                 (1 unless groups > 1)
+//            for each k block pc of KC                             (few C loads/stores per k)
+//              for each MR-row tile i of the block                 (B panel reused from L1/L2)
+//                micro-kernel: C[i tile, p tile] (+)= A[i rows, pc] · B[pc, p]
+//          epilogue(rows of the block, columns of panel p)         (final, still in cache)
+//    Threads (get_threads() of them) form a grid: the rows are split when packed B is small
+//    enough to stay in each core's L2 (then each thread touches only its own rows of A and C;
+//    in the RNN these are the rows its gate loop works on), else the column panels (each core
+//    then streams only its share of a large B).  No barrier inside: one parallel region per call.
+//    For the RNN (M = B = 64, K = H) there is one row block, and each panel of B is used for all
+//    of a thread's rows while it is in L1/L2.
+//
+// 4. Dispatch.  The kernels are compiled with __attribute__((target("avx512f,fma"))) etc., so
+//    this file needs no -march flag; __builtin_cpu_supports picks one at run time.
+#include "engine/gemm_packed.h"
+
+// The AVX kernels exist on x86 only; elsewhere (Arm, ...) their names are known but unsupported.
+#ifndef MEMSIG_GEMM_X86
+#if defined(__x86_64__) || defined(__i386__)
+#define MEMSIG_GEMM_X86 1
+#else
+#define MEMSIG_GEMM_X86 0
+#endif
+#endif
+#if MEMSIG_GEMM_X86
+#include <immintrin.h>
+#endif
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+
+#include "engine/kernels.h"
+
+namespace memsig {
+
+namespace {
+
+// One micro-kernel call computes a ROWS × (NV·LANES) block of C, for ROWS <= MR and NV <= the
+// kernel's vectors per row (template arguments; the tables below hold every combination):
+//     C[i, j] = alpha · Σ_{k < kc} A[i, k] · B[k, j] + beta · C[i, j]     (beta = 0: C is not read)
+// A: the caller's row-major A (leading dimension lda) at the block's first row and first k.
+// B: a packed panel at the first k: NR floats per k (the panel width, whatever NV), 64-byte aligned.
+using MicroKernel = void (*)(int kc, const float* A, int lda, const float* B, float* C, int ldc,
+                             float alpha, float beta);
+
+constexpr int kMaxMR = 8, kMaxNR = 48, kMaxNV = 3;  // the largest of any kernel
+
+// ---------------------------------------------------------------------------------------------
+// Generic C++: up to 4×16. The compiler may vectorise the j loops; nothing else is special.
+// ---------------------------------------------------------------------------------------------
+template <int ROWS, int NV>
+void kernel_generic(int kc, const float* A, int lda, const float* B, float* C, int ldc, float alpha,
+                    float beta) {
+  constexpr int NR = 16;
+  float acc[ROWS][NR] = {};
+  for (int k = 0; k < kc; ++k, B += NR)
+    for (int i = 0; i < ROWS; ++i) {
+      const float a = A[(size_t)i * lda + k];
+#pragma omp simd
+      for (int j = 0; j < NR; ++j) acc[i][j] += a * B[j];  // one row of the rank-1 update
+    }
+  for (int i = 0; i < ROWS; ++i) {
+    float* c = C + (size_t)i * ldc;
+    for (int j = 0; j < NR; ++j) c[j] = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * c[j];
+  }
+}
+
+#if MEMSIG_GEMM_X86
+// ---------------------------------------------------------------------------------------------
+// AVX2 + FMA: up to 6×16 = 6 rows × 2 ymm of 8 floats (12 accumulators of 16 registers).
+// ---------------------------------------------------------------------------------------------
+template <int ROWS, int NV>
+__attribute__((target("avx2,fma"))) void kernel_avx2(int kc, const float* A, int lda, const float* B,
+                                                     float* C, int ldc, float alpha, float beta) {
+  constexpr int NR = 16;
+  __m256 acc[ROWS][NV];
+#pragma GCC unroll 8
+  for (int i = 0; i < ROWS; ++i)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_setzero_ps();
+#pragma GCC unroll 4
+  for (int k = 0; k < kc; ++k, B += NR) {
+    __m256 b[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) b[v] = _mm256_load_ps(B + 8 * v);  // B[k, 8v .. 8v+7]
+#pragma GCC unroll 8
+    for (int i = 0; i < ROWS; ++i) {
+      const __m256 a = _mm256_broadcast_ss(A + (size_t)i * lda + k);  // A[i, k] in all 8 lanes
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_fmadd_ps(a, b[v], acc[i][v]);
+    }
+  }
+  const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+#pragma GCC unroll 8
+  for (int i = 0; i < ROWS; ++i)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) {
+      float* c = C + (size_t)i * ldc + 8 * v;
+      __m256 r = _mm256_mul_ps(va, acc[i][v]);
+      if (beta != 0.0f) r = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c), r);
+      _mm256_storeu_ps(c, r);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// AVX-512F: up to 8×48 = 8 rows × 3 zmm of 16 floats (24 accumulators of 32 registers).
+// Per k: 3 loads of B, 8 broadcasts of A, 24 FMAs. (8×32 reaches ~80% of this CPU's peak in a
+// loop that stays in L1, 8×48 ~90%: the broadcasts, not the FMAs, are what limits 8×32.)
+// ---------------------------------------------------------------------------------------------
+template <int ROWS, int NV>
+__attribute__((target("avx512f,fma"))) void kernel_avx512(int kc, const float* A, int lda, const float* B,
+                                                          float* C, int ldc, float alpha, float beta) {
+  constexpr int NR = 48;
+  __m512 acc[ROWS][NV];
+#pragma GCC unroll 8
+  for (int i = 0; i < ROWS; ++i) {
+#pragma GCC unroll 3
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+    _mm_prefetch((const char*)(C + (size_t)i * ldc), _MM_HINT_T0);  // C is needed at the end
+  }
+#pragma GCC unroll 4
+  for (int k = 0; k < kc; ++k, B += NR) {
+    __m512 b[NV];
+#pragma GCC unroll 3
+    for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(B + 16 * v);  // B[k, 16v .. 16v+15]
+#pragma GCC unroll 8
+    for (int i = 0; i < ROWS; ++i) {
+      const __m512 a = _mm512_set1_ps(A[(size_t)i * lda + k]);  // A[i, k] in all 16 lanes
+#pragma GCC unroll 3
+      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(a, b[v], acc[i][v]);
+    }
+  }
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 8
+  for (int i = 0; i < ROWS; ++i)
+#pragma GCC unroll 3
+    for (int v = 0; v < NV; ++v) {
+      float* c = C + (size_t)i * ldc + 16 * v;
+      __m512 r = _mm512_mul_ps(va, acc[i][v]);
+      if (beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_loadu_ps(c), r);
+      _mm512_storeu_ps(c, r);
+    }
+}
+
+bool has_avx512() { return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma"); }
+bool has_avx2() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+#endif  // MEMSIG_GEMM_X86
+bool always() { return true; }
+
+struct KernelInfo {
+  const char* name;
+  int mr, nr;   // register tile: up to mr rows × nr columns; nr is also the panel width of packed B
+  int lanes;    // floats per vector: a block is computed in whole vectors (nv = ceil(cols / lanes))
+  int kc;       // default k block (512: measured; larger blocks mean fewer passes over C, and
+                //  on this CPU B streams from L2 fast enough even when KC×NR exceeds L1)
+  MicroKernel fn[kMaxNV + 1][kMaxMR + 1];  // fn[nv][rows], rows = 1..mr, nv = 1..nr/lanes
+  bool (*supported)();
+};
+
+#define MEMSIG_ROWS_1_TO_4(K, NV) nullptr, K<1, NV>, K<2, NV>, K<3, NV>, K<4, NV>
+#define MEMSIG_ROWS_1_TO_6(K, NV) MEMSIG_ROWS_1_TO_4(K, NV), K<5, NV>, K<6, NV>
+#define MEMSIG_ROWS_1_TO_8(K, NV) MEMSIG_ROWS_1_TO_6(K, NV), K<7, NV>, K<8, NV>
+
+// Best first.
+constexpr const char* kKernelNames[] = {"avx512", "avx2", "generic"};  // all there are, anywhere
+constexpr KernelInfo kKernels[] = {
+#if MEMSIG_GEMM_X86
+    {"avx512", 8, 48, 16, 512,
+     {{}, {MEMSIG_ROWS_1_TO_8(kernel_avx512, 1)}, {MEMSIG_ROWS_1_TO_8(kernel_avx512, 2)},
+      {MEMSIG_ROWS_1_TO_8(kernel_avx512, 3)}},
+     has_avx512},
+    {"avx2", 6, 16, 8, 512,
+     {{}, {MEMSIG_ROWS_1_TO_6(kernel_avx2, 1)}, {MEMSIG_ROWS_1_TO_6(kernel_avx2, 2)}},
+     has_avx2},
+#endif
+    {"generic", 4, 16, 16, 512, {{}, {MEMSIG_ROWS_1_TO_4(kernel_generic, 1)}}, always},
+};
+constexpr int kKernelCount = sizeof kKernels / sizeof kKernels[0];
+constexpr bool fits_edge_buffer(int i) {
+  return i == kKernelCount || (kKernels[i].mr <= kMaxMR && kKernels[i].nr <= kMaxNR && fits_edge_buffer(i + 1));
+}
+static_assert(fits_edge_buffer(0), "an edge tile would not fit the edge buffer");
+
+const KernelInfo* find_kernel(const std::string& name) {
+  for (const KernelInfo& k : kKernels)
+    if (name == k.name) return &k;
+  return nullptr;
+}
+const KernelInfo* best_kernel() {
+  for (const KernelInfo& k : kKernels)
+    if (k.supported()) return &k;
+  return &kKernels[kKernelCount - 1];
+}
+
+std::atomic<const KernelInfo*> g_kernel{nullptr};
+int g_kc = 0, g_mc = 0;  // set_gemm_blocking(); 0 = defaults
+
+// The current kernel; on first use taken from $MEMSIG_GEMM (else the best supported).
+const KernelInfo& current_kernel() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const KernelInfo* k = best_kernel();
+    if (const char* env = std::getenv("MEMSIG_GEMM"); env && *env && std::strcmp(env, "auto") != 0) {
+      const KernelInfo* want = find_kernel(env);
+      if (!want)
+        std::fprintf(stderr, "memsig: MEMSIG_GEMM=%s is not a kernel (avx512, avx2, generic, auto); using %s\n",
+                     env, k->name);
+      else if (!want->supported())
+        std::fprintf(stderr, "memsig: MEMSIG_GEMM=%s: this CPU lacks it; using %s\n", env, k->name);
+      else
+        k = want;
+    }
+    const KernelInfo* none = nullptr;
+    g_kernel.compare_exchange_strong(none, k);  // unless set_gemm_kernel() came first
+  });
+  return *g_kernel.load();
+}
+
+void* aligned_floats(size_t n) {
+  size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, bytes ? bytes : 64);
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+
+// C[rows×cols] = alpha · T + beta · C, for an edge tile computed into T (leading dimension ldt).
+void merge_tile(float* C, int ldc, const float* T, int ldt, int rows, int cols, float alpha, float beta) {
+  for (int i = 0; i < rows; ++i)
+    for (int j = 0; j < cols; ++j) {
+      float& c = C[(size_t)i * ldc + j];
+      c = beta == 0.0f ? alpha * T[i * ldt + j] : alpha * T[i * ldt + j] + beta * c;
+    }
+}
+
+// Below this many multiply-adds a call stays on one thread (a parallel region costs ~microseconds).
+constexpr double kParallelMinMacs = 1 << 17;
+// The rows of A one thread works on at a time (MC×K floats) should stay in L2: 1 MB of 2 MB here.
+constexpr size_t kABlockFloats = 256 * 1024;
+// Threads split the rows of C when packed B is at most this large (it then stays in every core's
+// L2 and each thread touches only its own rows of A and C), else the column panels.
+constexpr size_t kRowSplitMaxBFloats = 1 << 20;
+
+int split_override() {  // MEMSIG_GEMM_SPLIT=rows|cols (tuning experiments)
+  static int v = [] {
+    const char* e = std::getenv("MEMSIG_GEMM_SPLIT");
+    return !e ? 0 : std::strcmp(e, "rows") == 0 ? 1 : std::strcmp(e, "cols") == 0 ? 2 : 0;
+  }();
+  return v;
+}
+
+}  // namespace
+
+// ---- kernel selection -----------------------------------------------------------------------
+
+bool set_gemm_kernel(const std::string& name) {
+  const KernelInfo* k = name == "auto" ? best_kernel() : find_kernel(name);
+  if (!k) {
+    for (const char* known : kKernelNames)
+      if (name == known) return false;  // not built for this architecture
+    throw std::invalid_argument("unknown GEMM kernel '" + name + "' (avx512, avx2, generic, auto)");
+  }
+  if (!k->supported()) return false;
+  current_kernel();  // let the first-use initialisation happen before, not after, this choice
+  g_kernel.store(k);
+  return true;
+}
+
+std::string gemm_kernel() { return current_kernel().name; }
+
+bool gemm_kernel_supported(const std::string& name) {
+  if (name == "auto") return true;
+  const KernelInfo* k = find_kernel(name);
+  return k && k->supported();
+}
+
+std::vector<std::string> gemm_kernels_supported() {
+  std::vector<std::string> out;
+  for (const KernelInfo& k : kKernels)
+    if (k.supported()) out.push_back(k.name);
+  return out;
+}
+
+void set_gemm_blocking(int kc, int mc) {
+  g_kc = std::max(kc, 0);
+  g_mc = std::max(mc, 0);
+}
+
+// ---- packing B ------------------------------------------------------------------------------
+
+void PackedB::Free::operator()(float* p) const { std::free(p); }
+
+void repack_b(PackedB& out, const float* B, int N, int K, bool transB, int groups) {
+  if (N < 0 || K < 0 || groups < 1 || N % groups != 0)
+    throw std::invalid_argument("pack_b: need N, K >= 0 and N a multiple of groups");
+  const KernelInfo& kern = current_kernel();
+  const int nr = kern.nr, gw = N / groups, P = (gw + nr - 1) / nr;
+  out.N = N;
+  out.K = K;
+  out.transB = transB;
+  out.groups = groups;
+  out.group_width = gw;
+  out.nr = nr;
+  out.panels_per_group = P;
+  out.kernel = kern.name;
+  const size_t n = out.floats();
+  if (n > out.capacity_) {
+    out.data_.reset((float*)aligned_floats(n));
+    out.capacity_ = n;
+  }
+  float* data = out.data_.get();
+  // Panel q = (group g, panel p) holds columns n = g*gw + p*nr + j, j < nr, of op(B), where
+  // op(B)[k, n] = B[n*K + k] (transB: B stored [N,K]) or B[k*N + n] (B stored [K,N]).
+  const int panels = groups * P;
+#pragma omp parallel for schedule(static) if ((double)N * K >= 1 << 16) num_threads(get_threads())
+  for (int q = 0; q < panels; ++q) {
+    const int g = q / P, p = q % P;
+    const int col0 = g * gw + p * nr, cols = std::min(nr, gw - p * nr);
+    float* dst = data + (size_t)q * K * nr;
+    if (transB) {  // a transpose, done in blocks of 64 k so that the block being written stays in L1
+      for (int k0 = 0; k0 < K; k0 += 64) {
+        const int k1 = std::min(K, k0 + 64);
+        for (int j = 0; j < nr; ++j) {
+          const float* src = B + (size_t)(col0 + j) * K;  // column col0 + j of op(B) = a row of B
+          for (int k = k0; k < k1; ++k) dst[(size_t)k * nr + j] = j < cols ? src[k] : 0.0f;
+        }
+      }
+    } else {  // read each row of B contiguously
+      for (int k = 0; k < K; ++k) {
+        const float* src = B + (size_t)k * N + col0;
+        float* d = dst + (size_t)k * nr;
+        for (int j = 0; j < cols; ++j) d[j] = src[j];
+        for (int j = cols; j < nr; ++j) d[j] = 0.0f;
+      }
+    }
+  }
+}
+
+PackedB pack_b(const float* B, int N, int K, bool transB, int groups) {
+  PackedB out;
+  repack_b(out, B, N, K, transB, groups);
+  return out;
+}
+
+// ---- the multiplication ---------------------------------------------------------------------
+
+void gemm_packed(int M, float alpha, const float* A, int lda, const PackedB& Bp, float beta, float* C,
+                 int ldc, const GemmEpilogue& epilogue) {
+  const int N = Bp.N, K = Bp.K;
+  if (M <= 0 || N <= 0) return;
+  const KernelInfo* kp = find_kernel(Bp.kernel);
+  if (!kp || kp->nr != Bp.nr) throw std::invalid_argument("gemm_packed: B was not packed by pack_b");
+  const KernelInfo& kern = *kp;
+  const int MR = kern.mr, NR = kern.nr;
+  const int KC = g_kc > 0 ? g_kc : kern.kc;
+  // Row block: as many MR-row panels as keep MC×K floats of A in L2.
+  int MC = g_mc > 0 ? g_mc : (int)std::min<size_t>(kABlockFloats / std::max(K, 1), 1 << 20);
+  MC = std::max(MR, MC / MR * MR);
+  const int P = Bp.panels_per_group, groups = Bp.groups, gw = Bp.group_width;
+  const int row_panels = (M + MR - 1) / MR;
+
+  // Threads form a grid: tm parts of the rows × tn parts of the column panels.
+  const int nt = (double)M * N * K >= kParallelMinMacs ? get_threads() : 1;
+  int tm = 1;
+  const bool rows_first = split_override() ? split_override() == 1 : Bp.floats() <= kRowSplitMaxBFloats;
+  if (rows_first || P < nt)
+    for (int t = nt; t > 1; --t)
+      if (nt % t == 0 && row_panels >= 2 * t) { tm = t; break; }
+  const int tn = nt / tm;
+
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+#ifdef _OPENMP
+    const int tid = omp_get_thread_num();
+#else
+    const int tid = 0;
+#endif
+    const int ti = tid / tn, tj = tid % tn;
+    // This thread's rows [r_begin, r_end) (whole MR panels) and column panels [p_begin, p_end).
+    const int r_begin = std::min(M, row_panels * ti / tm * MR), r_end = std::min(M, row_panels * (ti + 1) / tm * MR);
+    const int p_begin = P * tj / tn, p_end = P * (tj + 1) / tn;
+    alignas(64) float edge[kMaxMR * kMaxNR];  // partial-vector tiles are computed here, then merged
+
+    for (int i0 = r_begin; i0 < r_end; i0 += MC) {
+      const int i1 = std::min(r_end, i0 + MC);
+      for (int p = p_begin; p < p_end; ++p) {
+        const int col = p * NR, cols = std::min(NR, gw - col);  // columns within each group
+        // The last panel of a group may be narrower: compute only the vectors it needs, and go
+        // through the edge buffer only when its width is not a whole number of vectors.
+        const int nv = (cols + kern.lanes - 1) / kern.lanes;
+        const MicroKernel* fn = kern.fn[nv];
+        const bool whole = cols == nv * kern.lanes;
+        for (int g = 0; g < groups; ++g) {
+          const float* Bq = Bp.panel(g * P + p);
+          float* Cg = C + (size_t)g * gw + col;
+          if (K == 0)  // C = beta · C
+            for (int i = i0; i < i1; ++i)
+              for (int j = 0; j < cols; ++j)
+                Cg[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * Cg[(size_t)i * ldc + j];
+          for (int pc = 0; pc < K; pc += KC) {
+            const int kc = std::min(KC, K - pc);
+            const float b = pc == 0 ? beta : 1.0f;  // later k blocks add to the first
+            for (int i = i0; i < i1; i += MR) {
+              const int rows = std::min(MR, i1 - i);
+              const float* a = A + (size_t)i * lda + pc;
+              float* c = Cg + (size_t)i * ldc;
+              if (whole) {
+                fn[rows](kc, a, lda, Bq + (size_t)pc * NR, c, ldc, alpha, b);
+              } else {
+                fn[rows](kc, a, lda, Bq + (size_t)pc * NR, edge, kMaxNR, 1.0f, 0.0f);
+                merge_tile(c, ldc, edge, kMaxNR, rows, cols, alpha, b);
+              }
+            }
+          }
+        }
+        if (epilogue) epilogue(i0, i1 - i0, col, cols);
+      }
+    }
+  }
+}
+
+}  // namespace memsig

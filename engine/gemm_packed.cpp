@@ -386,6 +386,7 @@ void gemm_packed(int M, float alpha, const float* A, int lda, const PackedB& Bp,
                  int ldc, const GemmEpilogue& epilogue) {
   const int N = Bp.N, K = Bp.K;
   if (M <= 0 || N <= 0) return;
+  if (lda < K || ldc < N) throw std::invalid_argument("gemm_packed: need lda >= K and ldc >= N");
   const KernelInfo* kp = find_kernel(Bp.kernel);
   if (!kp || kp->nr != Bp.nr) throw std::invalid_argument("gemm_packed: B was not packed by pack_b");
   const KernelInfo& kern = *kp;

@@ -155,6 +155,34 @@ TEST_CASE("gemm_packed agrees with OpenBLAS: k and row blocks, two threads", "[g
   });
 }
 
+TEST_CASE("gemm_packed: called inside a parallel region (a team smaller than get_threads())",
+          "[gemm_packed]") {
+  for_each_kernel([](const std::string&) {
+    set_threads(2);  // the GEMM plans for two threads; nested, it gets a team of one
+    std::mt19937 rng(8);
+    const int M = 64, N = 240, K = 80;
+    std::vector<float> A = random_vector((size_t)M * K, rng), W = random_vector((size_t)N * K, rng);
+    std::vector<float> ref((size_t)M * N, 0.0f), C1((size_t)M * N, 0.0f), C2((size_t)M * N, 0.0f);
+    gemm(false, true, M, N, K, 1.0f, A.data(), W.data(), 0.0f, ref.data());
+    PackedB P = pack_b(W.data(), N, K, true);
+#pragma omp parallel num_threads(2)
+    {
+#pragma omp sections
+      {
+#pragma omp section
+        gemm_packed(M, A.data(), K, P, 0.0f, C1.data(), N);
+#pragma omp section
+        gemm_packed(M, A.data(), K, P, 0.0f, C2.data(), N);
+      }
+    }
+    int bad = 0;
+    for (size_t i = 0; i < ref.size(); ++i)
+      if ((std::fabs(C1[i] - ref[i]) > 1e-4f || std::fabs(C2[i] - ref[i]) > 1e-4f) && bad++ < 3)
+        FAIL_CHECK("element " << i << ": " << C1[i] << ", " << C2[i] << " vs " << ref[i]);
+    CHECK(bad == 0);
+  });
+}
+
 TEST_CASE("gemm_packed: K = 0 scales C by beta; M = 0 or N = 0 do nothing", "[gemm_packed]") {
   for_each_kernel([](const std::string&) {
     std::vector<float> C = {1, 2, 3, 4, 5, 6};

@@ -2,7 +2,9 @@
 // it today against gemm_packed() with B packed once (the RNN case: W_hh is the same at every
 // step) and with the packing counted in every call.
 //
-//   build/memsig_gemm_bench [--threads 1,2] [--repeats 5] [--kernels avx512,avx2] [--quick]
+//   build/memsig_gemm_bench [--threads 1,2] [--repeats 15] [--kernels avx512,avx2] [--quick]
+//                           [--shape 'fwd lstm H=640' ...] [--peak]
+// --peak first prints the FMA peak of the machine (register-only FMA loops) for comparison.
 //
 // Shapes (M = batch = 64):
 //   fwd  gates[64, G*H] += h[64, H] · W_hhᵀ     (W_hh stored [G*H, H], transB, beta 1)
@@ -10,8 +12,10 @@
 //   for H in 80, 320, 640 and G = 3 (GRU), 4 (LSTM); plus 2048³ (beta 0).
 // Each call of a timed loop uses the next of a ring of A and C buffers (~8 MB in all), as the
 // time loop of the RNN walks through fresh rows of its tapes. Every figure is the best of
-// --repeats timings (each >= 0.1 s of calls), the configurations interleaved within a repeat so
-// that drift in the machine's speed hits them alike.
+// --repeats timings (each >= 20 ms and 3 calls), the configurations interleaved within a repeat,
+// so that drift in the machine's speed hits them alike and short quiet moments on a shared
+// machine are caught.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -24,6 +28,11 @@
 
 #include "engine/gemm_packed.h"
 #include "engine/kernels.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+#include <omp.h>
 
 extern "C" char* openblas_get_corename();
 
@@ -65,15 +74,64 @@ double time_per_call(const std::function<void(int)>& f, double min_s) {
   return s / calls;
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+// The machine's FMA peak: independent FMA chains on registers only (no memory traffic), so the
+// FMA units are the only limit. Returns the flops done.
+__attribute__((target("avx512f,fma"))) double fma_loop_avx512(long n, float* sink) {
+  __m512 acc[16];
+  for (int i = 0; i < 16; ++i) acc[i] = _mm512_set1_ps(0.001f * i);
+  const __m512 m = _mm512_set1_ps(0.9999f), c = _mm512_set1_ps(1e-4f);
+  for (long k = 0; k < n; ++k)
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; ++i) acc[i] = _mm512_fmadd_ps(acc[i], m, c);
+  float out[16];
+  for (int i = 1; i < 16; ++i) acc[0] = _mm512_add_ps(acc[0], acc[i]);
+  _mm512_storeu_ps(out, acc[0]);
+  *sink = out[0];
+  return 2.0 * 16 * 16 * n;
+}
+__attribute__((target("avx2,fma"))) double fma_loop_avx2(long n, float* sink) {
+  __m256 acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_ps(0.001f * i);
+  const __m256 m = _mm256_set1_ps(0.9999f), c = _mm256_set1_ps(1e-4f);
+  for (long k = 0; k < n; ++k)
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) acc[i] = _mm256_fmadd_ps(acc[i], m, c);
+  float out[8];
+  for (int i = 1; i < 12; ++i) acc[0] = _mm256_add_ps(acc[0], acc[i]);
+  _mm256_storeu_ps(out, acc[0]);
+  *sink = out[0];
+  return 2.0 * 12 * 8 * n;
+}
+
+// Best of 3 runs of ~0.2 s on `threads` threads at once.
+double fma_peak(bool avx512, int threads) {
+  double best = 0;
+  for (int r = 0; r < 3; ++r) {
+    double flops = 0, t0 = omp_get_wtime();
+    float sink = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : flops)
+    {
+      float s;
+      flops += avx512 ? fma_loop_avx512(20000000, &s) : fma_loop_avx2(20000000, &s);
+      if (s == 12345.0f) sink = s;  // keep the result alive
+    }
+    best = std::max(best, flops / (omp_get_wtime() - t0) / 1e9 + sink * 0);
+  }
+  return best;
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<int> threads = {1, 2};
-  int repeats = 5;
-  double min_s = 0.1;
+  int repeats = 15;
+  double min_s = 0.02;
   std::vector<std::string> kernels = gemm_kernels_supported();
   if (kernels.size() > 1) kernels.pop_back();  // generic: for correctness, not speed
-  bool quick = false;
+  bool quick = false, peak = false;
+  std::vector<std::string> only;  // --shape NAME (repeatable): just these shapes
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -83,8 +141,13 @@ int main(int argc, char** argv) {
     if (a == "--threads") threads = parse_ints(next());
     else if (a == "--repeats") repeats = std::atoi(next().c_str());
     else if (a == "--kernels") kernels = parse_strings(next());
-    else if (a == "--quick") { quick = true; repeats = 2; min_s = 0.03; }
-    else { std::fprintf(stderr, "usage: %s [--threads 1,2] [--repeats N] [--kernels avx512,avx2] [--quick]\n", argv[0]); return 2; }
+    else if (a == "--quick") { quick = true; repeats = 3; }
+    else if (a == "--shape") only.push_back(next());
+    else if (a == "--peak") peak = true;
+    else {
+      std::fprintf(stderr, "usage: %s [--threads 1,2] [--repeats N] [--kernels avx512,avx2] [--quick] [--shape 'fwd lstm H=640' ...] [--peak]\n", argv[0]);
+      return 2;
+    }
   }
   for (const std::string& k : kernels)
     if (!gemm_kernel_supported(k)) { std::fprintf(stderr, "kernel %s: not supported here\n", k.c_str()); return 2; }
@@ -97,12 +160,24 @@ int main(int argc, char** argv) {
       shapes.push_back({"bwd " + std::string(cell) + " H=" + std::to_string(H), 64, H, G * H, false, 0.0f});
     }
   if (!quick) shapes.push_back({"2048^3", 2048, 2048, 2048, false, 0.0f});
+  if (!only.empty())
+    shapes.erase(std::remove_if(shapes.begin(), shapes.end(), [&](const Shape& s) {
+      return std::find(only.begin(), only.end(), s.name) == only.end();
+    }), shapes.end());
 
   const char* ct = std::getenv("OPENBLAS_CORETYPE");
   std::printf("OpenBLAS core: %s (OPENBLAS_CORETYPE=%s); gemm_packed kernels:", openblas_get_corename(),
               ct ? ct : "unset");
   for (auto& k : kernels) std::printf(" %s", k.c_str());
   std::printf("; best of %d repeats\n\n", repeats);
+#if defined(__x86_64__) || defined(__i386__)
+  if (peak)
+    for (int t : threads)
+      std::printf("FMA peak, %d thread(s): AVX-512 %s GFLOP/s, AVX2 %.0f GFLOP/s\n", t,
+                  gemm_kernel_supported("avx512") ? std::to_string((int)fma_peak(true, t)).c_str() : "-",
+                  gemm_kernel_supported("avx2") ? fma_peak(false, t) : 0.0);
+  if (peak) std::printf("\n");
+#endif
   std::printf("GFLOP/s (2·M·N·K / time). 'once' = B packed outside the loop (the RNN case), '+pack' = "
               "pack_b in every call.\n\n");
   std::printf("| shape | M×N×K | threads | OpenBLAS |");

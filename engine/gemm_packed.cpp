@@ -386,6 +386,7 @@ void gemm_packed(int M, float alpha, const float* A, int lda, const PackedB& Bp,
                  int ldc, const GemmEpilogue& epilogue) {
   const int N = Bp.N, K = Bp.K;
   if (M <= 0 || N <= 0) return;
+  if (lda < K || ldc < N) throw std::invalid_argument("gemm_packed: need lda >= K and ldc >= N");
   const KernelInfo* kp = find_kernel(Bp.kernel);
   if (!kp || kp->nr != Bp.nr) throw std::invalid_argument("gemm_packed: B was not packed by pack_b");
   const KernelInfo& kern = *kp;
@@ -406,19 +407,11 @@ void gemm_packed(int M, float alpha, const float* A, int lda, const PackedB& Bp,
       if (nt % t == 0 && row_panels >= 2 * t) { tm = t; break; }
   const int tn = nt / tm;
 
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-#ifdef _OPENMP
-    const int tid = omp_get_thread_num();
-#else
-    const int tid = 0;
-#endif
-    const int ti = tid / tn, tj = tid % tn;
-    // This thread's rows [r_begin, r_end) (whole MR panels) and column panels [p_begin, p_end).
+  // One share of the grid: rows [r_begin, r_end) (whole MR panels) × column panels [p_begin, p_end).
+  auto run_share = [&](int share, float* edge) {
+    const int ti = share / tn, tj = share % tn;
     const int r_begin = std::min(M, row_panels * ti / tm * MR), r_end = std::min(M, row_panels * (ti + 1) / tm * MR);
     const int p_begin = P * tj / tn, p_end = P * (tj + 1) / tn;
-    alignas(64) float edge[kMaxMR * kMaxNR];  // partial-vector tiles are computed here, then merged
-
     for (int i0 = r_begin; i0 < r_end; i0 += MC) {
       const int i1 = std::min(r_end, i0 + MC);
       for (int p = p_begin; p < p_end; ++p) {
@@ -454,6 +447,19 @@ void gemm_packed(int M, float alpha, const float* A, int lda, const PackedB& Bp,
         if (epilogue) epilogue(i0, i1 - i0, col, cols);
       }
     }
+  };
+
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    alignas(64) float edge[kMaxMR * kMaxNR];  // partial-vector tiles are computed here, then merged
+#ifdef _OPENMP
+    const int tid = omp_get_thread_num(), team = omp_get_num_threads();
+#else
+    const int tid = 0, team = 1;
+#endif
+    // Normally share = thread; a smaller team (e.g. when called inside another parallel region)
+    // takes on the missing threads' shares too.
+    for (int share = tid; share < nt; share += team) run_share(share, edge);
   }
 }
 

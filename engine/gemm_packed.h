@@ -10,6 +10,9 @@
 //   PackedB W = pack_b(w_hh, /*N=*/4 * H, /*K=*/H, /*transB=*/true);   // once per batch
 //   for (int t = 0; t < T; ++t)
 //     gemm_packed(B, h_prev, H, W, /*beta=*/1.0f, gates_t, 4 * H);     // gates_t += h_prev · W_hhᵀ
+//   // backward: the same w_hh read as [K = 4H, N = H], not transposed
+//   PackedB Wt = pack_b(w_hh, /*N=*/H, /*K=*/4 * H, /*transB=*/false);
+//   gemm_packed(B, dpre_t, 4 * H, Wt, /*beta=*/0.0f, dh_prev, H);        // dh_prev = dpre_t · W_hh
 //
 // What is computed:  C[M,N] = alpha · A[M,K] · op(B) + beta · C, row-major, where op(B) = B when B
 // is stored [K,N] (transB = false) and op(B) = Bᵀ when B is stored [N,K] (transB = true).
@@ -102,7 +105,9 @@ void repack_b(PackedB& out, const float* B, int N, int K, bool transB, int group
 using GemmEpilogue = std::function<void(int row0, int rows, int col0, int cols)>;
 
 // C[M, N] = alpha · A[M, K] · op(B) + beta · C. A row-major with leading dimension lda >= K,
-// C row-major with ldc >= N. N and K come from the PackedB.
+// C row-major with ldc >= N (else std::invalid_argument). N and K come from the PackedB.
+// Runs on get_threads() OpenMP threads (one for small products); may be called from inside a
+// parallel region, and from several threads at once with different C.
 void gemm_packed(int M, float alpha, const float* A, int lda, const PackedB& B, float beta, float* C,
                  int ldc, const GemmEpilogue& epilogue = nullptr);
 // alpha = 1

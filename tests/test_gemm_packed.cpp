@@ -156,6 +156,34 @@ TEST_CASE("gemm_packed agrees with OpenBLAS: k and row blocks, two threads", "[g
   });
 }
 
+TEST_CASE("gemm_packed: called inside a parallel region (a team smaller than get_threads())",
+          "[gemm_packed]") {
+  for_each_kernel([](const std::string&) {
+    set_threads(2);  // the GEMM plans for two threads; nested, it gets a team of one
+    std::mt19937 rng(8);
+    const int M = 64, N = 240, K = 80;
+    std::vector<float> A = random_vector((size_t)M * K, rng), W = random_vector((size_t)N * K, rng);
+    std::vector<float> ref((size_t)M * N, 0.0f), C1((size_t)M * N, 0.0f), C2((size_t)M * N, 0.0f);
+    gemm_openblas(false, true, M, N, K, 1.0f, A.data(), W.data(), 0.0f, ref.data());
+    PackedB P = pack_b(W.data(), N, K, true);
+#pragma omp parallel num_threads(2)
+    {
+#pragma omp sections
+      {
+#pragma omp section
+        gemm_packed(M, A.data(), K, P, 0.0f, C1.data(), N);
+#pragma omp section
+        gemm_packed(M, A.data(), K, P, 0.0f, C2.data(), N);
+      }
+    }
+    int bad = 0;
+    for (size_t i = 0; i < ref.size(); ++i)
+      if ((std::fabs(C1[i] - ref[i]) > 1e-4f || std::fabs(C2[i] - ref[i]) > 1e-4f) && bad++ < 3)
+        FAIL_CHECK("element " << i << ": " << C1[i] << ", " << C2[i] << " vs " << ref[i]);
+    CHECK(bad == 0);
+  });
+}
+
 TEST_CASE("gemm_packed: K = 0 scales C by beta; M = 0 or N = 0 do nothing", "[gemm_packed]") {
   for_each_kernel([](const std::string&) {
     std::vector<float> C = {1, 2, 3, 4, 5, 6};
@@ -193,6 +221,7 @@ TEST_CASE("gemm_packed: a PackedB keeps the kernel it was packed for; repack_b r
   gemm_packed(M, A.data(), K, P, 0.0f, C.data(), N);
   for (size_t i = 0; i < C.size(); ++i) CHECK(C[i] == Approx(-2.0f * ref[i]).margin(2e-4));
   CHECK_THROWS_AS(pack_b(B.data(), 10, K, true, 3), std::invalid_argument);  // 10 % 3 != 0
+  CHECK_THROWS_AS(gemm_packed(M, A.data(), K - 1, P, 0.0f, C.data(), N), std::invalid_argument);
 }
 
 // The fused epilogue: bias + tanh applied to each finished block, with gate groups as the LSTM
@@ -235,9 +264,62 @@ TEST_CASE("gemm_packed: fused epilogue (bias + tanh over column groups)", "[gemm
   });
 }
 
+// How the RNN would use the epilogue: a whole LSTM step (gate nonlinearities, c and h updates)
+// fused into the recurrent GEMM, against the unfused GEMM + gate loop.
+TEST_CASE("gemm_packed: an LSTM step fused into the epilogue", "[gemm_packed]") {
+  for_each_kernel([](const std::string&) {
+    std::mt19937 rng(6);
+    for (int threads : {1, 2}) {
+      set_threads(threads);
+      for (auto [B, H] : {std::pair{64, 80}, std::pair{64, 50}, std::pair{7, 33}}) {
+        const int G = 4 * H;
+        std::vector<float> xg = random_vector((size_t)B * G, rng);  // x W_ih^T + biases, precomputed
+        std::vector<float> h_prev = random_vector((size_t)B * H, rng), c_prev = random_vector((size_t)B * H, rng);
+        std::vector<float> W = random_vector((size_t)G * H, rng);  // W_hh [4H, H], gate rows i, f, g, o
+
+        // Unfused: gates = xg + h_prev W^T, then the gate loop.
+        std::vector<float> gates = xg, c_ref((size_t)B * H), h_ref((size_t)B * H);
+        gemm_openblas(false, true, B, G, H, 1.0f, h_prev.data(), W.data(), 1.0f, gates.data());
+        for (int b = 0; b < B; ++b)
+          for (int u = 0; u < H; ++u) {
+            const float* g = gates.data() + (size_t)b * G;
+            float i = fast_sigmoid(g[u]), f = fast_sigmoid(g[H + u]), gg = fast_tanh(g[2 * H + u]),
+                  o = fast_sigmoid(g[3 * H + u]);
+            c_ref[(size_t)b * H + u] = f * c_prev[(size_t)b * H + u] + i * gg;
+            h_ref[(size_t)b * H + u] = o * fast_tanh(c_ref[(size_t)b * H + u]);
+          }
+
+        // Fused: W_hh packed in 4 gate groups, so every block holds i, f, g, o of the same units.
+        PackedB Wp = pack_b(W.data(), G, H, /*transB=*/true, /*groups=*/4);
+        std::vector<float> gt = xg, c((size_t)B * H), h((size_t)B * H);
+        gemm_packed(B, h_prev.data(), H, Wp, 1.0f, gt.data(), G, [&](int b0, int rows, int u0, int units) {
+          for (int b = b0; b < b0 + rows; ++b) {
+            float* g = gt.data() + (size_t)b * G;
+            sigmoid_inplace(g + u0, units);          // i
+            sigmoid_inplace(g + H + u0, units);      // f
+            tanh_inplace(g + 2 * H + u0, units);     // g
+            sigmoid_inplace(g + 3 * H + u0, units);  // o
+            for (int u = u0; u < u0 + units; ++u) {
+              float& cn = c[(size_t)b * H + u];
+              cn = g[H + u] * c_prev[(size_t)b * H + u] + g[u] * g[2 * H + u];
+              h[(size_t)b * H + u] = g[3 * H + u] * fast_tanh(cn);
+            }
+          }
+        });
+        int bad = 0;
+        for (size_t k = 0; k < h.size(); ++k)
+          if ((std::fabs(h[k] - h_ref[k]) > 1e-5f || std::fabs(c[k] - c_ref[k]) > 1e-5f) && bad++ < 3)
+            FAIL_CHECK("B=" << B << " H=" << H << " threads=" << threads << " element " << k << ": h " << h[k]
+                            << " vs " << h_ref[k] << ", c " << c[k] << " vs " << c_ref[k]);
+        CHECK(bad == 0);
+      }
+    }
+  });
+}
+
 TEST_CASE("the engine's gemm(), which sends large products to the packed kernels, agrees with OpenBLAS", "[gemm]") {
   Rng rng(5);
-  for (auto [M, N, K] : std::vector<std::tuple<int, int, int>>{{64, 1280, 320}, {1280, 320, 6400}, {200, 34, 320}, {3, 50, 50}})
+  for (auto [M, N, K] : std::vector<std::tuple<int, int, int>>{{640, 1280, 32}, {6400, 320, 1280}, {512, 34, 320}, {3, 50, 50}})
     for (bool ta : {false, true})
       for (bool tb : {false, true}) {
         std::vector<float> A((size_t)M * K), B((size_t)K * N), C((size_t)M * N), R((size_t)M * N);

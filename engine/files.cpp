@@ -1,5 +1,6 @@
 #include "engine/files.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,45 +19,68 @@ namespace {
 
 // Temporary files being written right now, so that SIGINT/SIGTERM/SIGHUP can remove them before
 // the process dies (kill -9 cannot be caught: the next write to the same path removes what a dead
-// process left, see remove_stale_temps).
+// process left, see remove_stale_temps). A slot is claimed (1), filled, then published (2): the
+// handler only unlinks published names.
 constexpr int kMaxLiveTemps = 16;
 char g_live[kMaxLiveTemps][4096];
-std::atomic<bool> g_used[kMaxLiveTemps];
+std::atomic<int> g_state[kMaxLiveTemps];  // 0 free, 1 being filled, 2 live
+struct sigaction g_previous[NSIG];
 
 void on_fatal_signal(int sig) {
   for (int i = 0; i < kMaxLiveTemps; ++i)
-    if (g_used[i].load()) ::unlink(g_live[i]);  // async-signal-safe
-  ::signal(sig, SIG_DFL);
+    if (g_state[i].load() == 2) ::unlink(g_live[i]);  // async-signal-safe
+  ::sigaction(sig, &g_previous[sig], nullptr);  // then what would have happened without us
   ::raise(sig);
 }
 
+// Our handler goes only where the signal has its default action: a signal the user's shell
+// ignores (nohup, a background job) stays ignored, and another program's handler stays in place.
+void install_handlers() {
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+    struct sigaction old {};
+    if (::sigaction(sig, nullptr, &old) != 0 || old.sa_handler != SIG_DFL || (old.sa_flags & SA_SIGINFO)) continue;
+    g_previous[sig] = old;
+    struct sigaction sa {};
+    sa.sa_handler = on_fatal_signal;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(sig, &sa, nullptr);
+  }
+}
+
 int register_temp(const std::string& tmp) {
-  static bool installed = [] {
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::signal(sig, on_fatal_signal);
-    return true;
-  }();
+  static bool installed = (install_handlers(), true);
   (void)installed;
   if (tmp.size() >= sizeof g_live[0]) return -1;
   for (int i = 0; i < kMaxLiveTemps; ++i) {
-    bool expected = false;
-    if (g_used[i].load() || !g_used[i].compare_exchange_strong(expected, true)) continue;
+    int expected = 0;
+    if (!g_state[i].compare_exchange_strong(expected, 1)) continue;
     std::memcpy(g_live[i], tmp.c_str(), tmp.size() + 1);
+    g_state[i].store(2);
     return i;
   }
   return -1;
 }
 
 void unregister_temp(int slot) {
-  if (slot >= 0) g_used[slot].store(false);
+  if (slot >= 0) g_state[slot].store(0);
 }
 
-// PATH.tmp.PID files whose process no longer runs: left by a kill -9 or a power cut.
+std::string host_name() {
+  char buf[256] = {0};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || !buf[0]) return "host";
+  for (char* c = buf; *c; ++c)
+    if (*c == '.' || *c == '/') *c = '_';
+  return buf;
+}
+
+// PATH.tmp.HOST.PID files of this host whose process no longer runs: left by a kill -9 or a
+// power cut. (Another host's, or another PID namespace's, cannot be judged, so they are left.)
 void remove_stale_temps(const std::string& path) {
   namespace fs = std::filesystem;
   fs::path p(path);
   std::error_code ec;
   fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
-  std::string prefix = p.filename().string() + ".tmp.";
+  std::string prefix = p.filename().string() + ".tmp." + host_name() + ".";
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     std::string name = it->path().filename().string();
     if (name.rfind(prefix, 0) != 0) continue;
@@ -69,7 +93,11 @@ void remove_stale_temps(const std::string& path) {
 
 }  // namespace
 
-TempFile::TempFile(const std::string& target) : target_(target), tmp_(target + ".tmp." + std::to_string(::getpid())) {
+std::string temp_path_for(const std::string& target) {
+  return target + ".tmp." + host_name() + "." + std::to_string(::getpid());
+}
+
+TempFile::TempFile(const std::string& target) : target_(target), tmp_(temp_path_for(target)) {
   remove_stale_temps(target);
   slot_ = register_temp(tmp_);
 }
@@ -80,8 +108,19 @@ TempFile::~TempFile() {
 }
 
 void TempFile::commit() {
+  // On disk before it replaces the old file, so a power cut leaves the old or the new one whole.
+  int fd = ::open(tmp_.c_str(), O_RDONLY);
+  bool synced = fd >= 0 && ::fsync(fd) == 0;
+  if (fd >= 0) ::close(fd);
+  if (!synced) throw FileError(target_, "cannot write file (fsync failed)");
   if (std::rename(tmp_.c_str(), target_.c_str()) != 0) throw FileError(target_, "cannot replace file");
   committed_ = true;
+  std::string dir = std::filesystem::path(target_).parent_path().string();
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    ::fsync(dfd);  // the rename itself
+    ::close(dfd);
+  }
 }
 
 void write_atomically(const std::string& path, const std::function<void(const std::string&)>& write) {

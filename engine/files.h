@@ -19,6 +19,8 @@ void write_atomically(const std::string& path, const std::function<void(const st
 
 // The temporary file behind write_atomically, for writers that fill a file piece by piece:
 // path() to write, commit() to rename it over the target; destroyed uncommitted, it is removed.
+std::string temp_path_for(const std::string& target);  // TARGET.tmp.HOST.PID
+
 class TempFile {
  public:
   explicit TempFile(const std::string& target);

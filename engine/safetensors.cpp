@@ -110,7 +110,8 @@ SafeTensors parse_safetensors(const std::string& bytes, const std::string& path)
     spans.push_back({begin, end, name});
   }
   // The data section is covered exactly once: no overlapping (aliased) tensors and no holes.
-  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.begin < b.begin; });
+  std::sort(spans.begin(), spans.end(),
+            [](const Span& a, const Span& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
   uint64_t at = 0;
   for (size_t i = 0; i < spans.size(); ++i) {
     if (spans[i].begin < at)
@@ -147,8 +148,11 @@ SafetensorsStream::SafetensorsStream(const std::string& path, const std::vector<
   for (int i = 0; i < 8; ++i) len[i] = (unsigned char)((uint64_t)h.size() >> (8 * i));
   data_start_ = 8 + h.size();
   if (std::fwrite(len, 1, 8, f) != 8 || std::fwrite(h.data(), 1, h.size(), f) != h.size() ||
-      (offset > 0 && (std::fseek(f, (long)(data_start_ + offset - 1), SEEK_SET) != 0 || std::fputc(0, f) == EOF)))
+      (offset > 0 && (std::fseek(f, (long)(data_start_ + offset - 1), SEEK_SET) != 0 || std::fputc(0, f) == EOF))) {
+    std::fclose(f);
+    file_ = nullptr;
     throw FileError(path, "write failed (disk full?)");
+  }
 }
 
 SafetensorsStream::~SafetensorsStream() {
@@ -156,6 +160,7 @@ SafetensorsStream::~SafetensorsStream() {
 }
 
 void SafetensorsStream::write(const std::string& name, int64_t first, const void* data, int64_t count) {
+  if (!file_) throw std::logic_error("SafetensorsStream: write after finish()");
   auto it = place_.find(name);
   if (it == place_.end() || first < 0 || count < 0 || first + count > it->second.second)
     throw std::invalid_argument("SafetensorsStream: write outside tensor '" + name + "'");
@@ -166,6 +171,7 @@ void SafetensorsStream::write(const std::string& name, int64_t first, const void
 }
 
 void SafetensorsStream::finish() {
+  if (!file_) throw std::logic_error("SafetensorsStream: finish() called twice");
   FILE* f = (FILE*)file_;
   file_ = nullptr;
   bool ok = std::fflush(f) == 0;

@@ -32,8 +32,8 @@ void figure_fig5(const FigureOptions& opt) {
   AnyModel g = load_any_model(gru), n = load_any_model(ngram);
   EvalResult eg = evaluate(*g.lm, ptb.test), en = evaluate(*n.lm, ptb.test);
   SignatureOptions so = lab.signature_options();
-  Signature sg = lab.signature(gru, ptb, so, "ptb_" + config_tag(cfg));
-  Signature sn = lab.signature(ngram, ptb, so, "ptb_" + std::to_string(preset.ngram_order) + "gram");
+  Signature sg = lab.signature(gru, ptb, so, "ptb_" + config_tag(cfg), /*need_rows=*/true);
+  Signature sn = lab.signature(ngram, ptb, so, "ptb_" + std::to_string(preset.ngram_order) + "gram", /*need_rows=*/true);
   auto diffs = diff_signatures(sn, sg, 1000, opt.seed);  // B - A = GRU - n-gram, paired bootstrap over the same positions
   char title[256];
   std::snprintf(title, sizeof title, "Recall of a 1x%d GRU (PTB test ppl %.3f) minus a %d-gram's (ppl %.3f); red: the GRU recalls more",

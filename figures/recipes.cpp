@@ -83,19 +83,23 @@ SignatureOptions Lab::signature_options() const {
   return so;
 }
 
-Signature Lab::signature(const std::string& model_path, const Corpus& corpus, SignatureOptions so, const std::string& tag) {
+Signature Lab::signature(const std::string& model_path, const Corpus& corpus, SignatureOptions so, const std::string& tag,
+                         bool need_rows) {
   make_dirs(path("signatures"));
   const std::string out = path("signatures/" + tag + ".json");
   auto source = state_source(load_any_model(model_path));
   so.checkpoint = out + ".partial";
-  if (file_exists(out)) {  // reused only when it was computed for this model with these settings
+  if (file_exists(out)) {  // reused only when computed for this model with exactly these settings
     Signature cached = load_signature(out);
-    if (cached.settings.value("model_identity", "") == source->identity() &&
-        cached.settings.value("max_lag", 0) == so.states.max_lag &&
-        cached.settings.value("decoder_hidden", 0) == so.probe.hidden &&
-        cached.settings.value("decoder_depth", -1) == so.probe.depth && cached.settings.value("corpus", "") == corpus.name &&
-        cached.settings.value("max_train_positions", (int64_t)0) == so.max_train_positions &&
-        !cached.trained.layers.empty() && !cached.trained.layers[0].test_targets.empty())
+    bool covers = true;
+    for (int e : so.states.entries) {
+      bool found = false;
+      for (auto& l : cached.trained.layers) found = found || l.layer == e + 1;
+      covers = covers && found;
+    }
+    bool rows = !need_rows || (!cached.trained.layers.empty() && !cached.trained.layers[0].test_targets.empty());
+    if (cached.settings == signature_settings(*source, corpus, so) && covers && rows &&
+        (so.perfect_memory_k == 0 || cached.perfect))
       return cached;
   }
   std::fprintf(stderr, "== signature of %s on %s (%s)\n", model_path.c_str(), corpus.name.c_str(), tag.c_str());

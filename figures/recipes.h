@@ -34,15 +34,17 @@ Preset preset_named(const std::string& name);  // std::invalid_argument for an u
 class Lab {
  public:
   Lab(const FigureOptions& opt, const Preset& preset);
-  const FigureOptions& opt;
-  const Preset& preset;
+  const FigureOptions opt;
+  const Preset preset;
 
   // A char LM trained on `corpus` (named `tag` in the cache) for `minutes` (the CPU budget), from
   // random weights or from `init_from`; trained (or resumed) only when the cache lacks it.
   std::string model(const Corpus& corpus, const CharLMConfig& cfg, double minutes, const std::string& tag,
                     const std::string& init_from = "");
-  // The signature of a model file (char LM or .arpa) on `corpus`, cached by model and settings.
-  Signature signature(const std::string& model_path, const Corpus& corpus, SignatureOptions so, const std::string& tag);
+  // The signature of a model file (char LM or .arpa) on `corpus`, cached by model and settings;
+  // need_rows: the cached one must keep its test rows (for a paired comparison).
+  Signature signature(const std::string& model_path, const Corpus& corpus, SignatureOptions so, const std::string& tag,
+                      bool need_rows = false);
   SignatureOptions signature_options() const;  // the preset's positions, lags and decoder epochs
   std::string path(const std::string& name) const;  // opt.work_dir + "/" + name
 };

@@ -105,28 +105,42 @@ void restore_checkpoint(const std::string& path, const SafeTensors& st, Trainabl
                                 (only_lr ? "; pass --allow-lr-change to continue with the new rate"
                                          : "; a resumed run must match (use another --out to start afresh)"));
   }
+  // Everything is checked before anything is copied: a bad checkpoint leaves the model untouched.
   for (auto& [name, var] : model.named_parameters()) {
     const Tensor& t = st.at(path, name);
     if (t.shape != var->value.shape)
       throw FileError(path, "tensor '" + name + "' has shape " + t.shape_str() + ", expected " + var->value.shape_str());
-    var->value.data = t.data;
   }
-  for (auto& [name, t] : optim.state()) {
-    const Tensor& s = st.at(path, "optim." + name);
-    if (s.shape != t->shape) throw FileError(path, "optimizer state '" + name + "' has the wrong shape");
-    *t = s;
-  }
+  for (auto& [name, t] : optim.state())
+    if (st.at(path, "optim." + name).shape != t->shape) throw FileError(path, "optimizer state '" + name + "' has the wrong shape");
   const Meta& m = st.metadata;
-  p.epoch = (int)get_int(path, m, "ckpt.epoch", 0, 1 << 30);
-  p.next_batch = (int)get_int(path, m, "ckpt.next_batch", 0, batches_per_epoch);
-  p.step = get_int(path, m, "ckpt.step", 0, INT64_MAX);
-  p.chars = get_int(path, m, "ckpt.chars", 0, INT64_MAX);
-  p.seconds = get_double(path, m, "ckpt.seconds", 0, 1e12);
-  p.best_valid = get_double(path, m, "ckpt.best_valid", 0, TrainProgress::kNoBest);
-  std::istringstream rng(get(path, m, "ckpt.dropout_rng"));
-  for (auto& s : p.dropout_rng)
-    if (!(rng >> s)) throw FileError(path, "checkpoint metadata 'ckpt.dropout_rng' is not four integers");
-  p.curve = get(path, m, "ckpt.curve");
+  TrainProgress q;
+  q.epoch = (int)get_int(path, m, "ckpt.epoch", 0, 1 << 30);
+  q.next_batch = (int)get_int(path, m, "ckpt.next_batch", 0, batches_per_epoch);
+  q.step = get_int(path, m, "ckpt.step", 0, INT64_MAX);
+  q.chars = get_int(path, m, "ckpt.chars", 0, INT64_MAX);
+  q.seconds = get_double(path, m, "ckpt.seconds", 0, 1e12);
+  q.best_valid = get_double(path, m, "ckpt.best_valid", 0, TrainProgress::kNoBest);
+  {
+    std::istringstream rng(get(path, m, "ckpt.dropout_rng"));
+    std::string word;
+    int words = 0;
+    bool nonzero = false;
+    while (rng >> word) {
+      char* end = nullptr;
+      errno = 0;
+      unsigned long long v = std::strtoull(word.c_str(), &end, 10);
+      if (words >= 4 || word[0] == '-' || *end != '\0' || errno == ERANGE) words = 99;
+      else q.dropout_rng[words++] = v;
+      nonzero = nonzero || v != 0;
+    }
+    if (words != 4 || !nonzero)
+      throw FileError(path, "checkpoint metadata 'ckpt.dropout_rng' is not four unsigned integers, not all zero");
+  }
+  q.curve = get(path, m, "ckpt.curve");
+  for (auto& [name, var] : model.named_parameters()) var->value.data = st.at(path, name).data;
+  for (auto& [name, t] : optim.state()) *t = st.at(path, "optim." + name);
+  p = q;
 }
 
 }  // namespace memsig

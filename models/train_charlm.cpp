@@ -30,7 +30,9 @@ class CharLMTask : public TrainTask {
     if (corpus.train.empty() || corpus.valid.empty())
       throw std::invalid_argument("corpus '" + corpus.name + "' has an empty " + (corpus.train.empty() ? "train" : "valid") +
                                   " split: too little text to train on");
-    if (!opt.init_from.empty()) {  // continue from another model: the same architecture, its weights
+    // Continue from another model: the same architecture, its weights (a resumed run takes its
+    // weights from the checkpoint, but the starting model still identifies the run).
+    if (!opt.init_from.empty()) {
       auto init = load_model(opt.init_from);
       if (init->file_metadata() != model_.file_metadata())
         throw FileError(opt.init_from, "is a " + init->describe() + " (embed " + std::to_string(init->cfg.embed) +
@@ -38,6 +40,7 @@ class CharLMTask : public TrainTask {
       auto src = init->named_parameters();
       auto dst = model_.named_parameters();
       for (size_t i = 0; i < dst.size(); ++i) dst[i].second->value = src[i].second->value;
+      init_digest_ = weights_digest(*init);
     }
   }
   Trainable& model() override { return model_; }
@@ -58,8 +61,8 @@ class CharLMTask : public TrainTask {
   RunSettings run_settings() const override {
     char dropout[32];
     std::snprintf(dropout, sizeof dropout, "%g", opt_.model.dropout);
-    RunSettings s = {{"run.corpus", corpus_.name},
-                     {"run.corpus_digest", segments_digest(corpus_.train)},
+    // The data is identified by its content (train and valid), not by the name it was found under.
+    RunSettings s = {{"run.corpus_digest", segments_digest(corpus_.train) + segments_digest(corpus_.valid)},
                      {"run.batch", std::to_string(opt_.batch)},
                      {"run.dropout", dropout}};
     if (!opt_.init_from.empty()) s["run.init_from"] = opt_.init_from;
@@ -72,6 +75,7 @@ class CharLMTask : public TrainTask {
   Rng init_rng_;
   CharLM model_;
   std::vector<std::vector<int>> buckets_;
+  std::string init_digest_;  // of the starting model's weights
 };
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "models/trainable.h"
 
+#include <cstdio>
+
 #include "engine/safetensors.h"
 
 namespace memsig {
@@ -20,6 +22,18 @@ int64_t Trainable::parameter_count() const {
   int64_t n = 0;
   for (auto& [name, p] : named_parameters()) n += p->value.numel();
   return n;
+}
+
+std::string weights_digest(const Trainable& m) {
+  uint64_t h = 1469598103934665603ull;
+  for (auto& [name, p] : m.named_parameters())
+    for (float v : p->value.data) {
+      uint32_t bits = __builtin_bit_cast(uint32_t, v);
+      for (int i = 0; i < 4; ++i) h = (h ^ ((bits >> (8 * i)) & 0xff)) * 1099511628211ull;
+    }
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)h);
+  return buf;
 }
 
 void save_trainable(const std::string& path, const Trainable& model, const std::map<std::string, std::string>& extra_metadata,

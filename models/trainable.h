@@ -22,6 +22,9 @@ class Trainable {
   int64_t parameter_count() const;
 };
 
+// A fingerprint of every parameter's bits (FNV-1a), 16 hex digits: the same weights, the same string.
+std::string weights_digest(const Trainable& model);
+
 // One safetensors file: the parameters (then `extra_tensors`) and file_metadata() plus `extra_metadata`.
 void save_trainable(const std::string& path, const Trainable& model,
                     const std::map<std::string, std::string>& extra_metadata = {},

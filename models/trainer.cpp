@@ -103,7 +103,9 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
   XentStats recent;      // over the last kDivergenceWindow steps
   bool out_of_time = false;
 
+  int64_t last_validated = -1;  // the step of the last validation (never twice at one step)
   auto validate = [&]() {
+    last_validated = prog.step;
     double bpc = task.validate();
     if (!std::isfinite(bpc)) stop("the validation bpc is " + g(bpc), prog.step);
     if (bpc > kDivergedBpc) stop("the model diverged: validation bpc " + g(bpc) + " (a uniform guess gives 5.04)", prog.step);
@@ -131,6 +133,10 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
     for (int i = 0; i < n_batches; ++i) order[i] = i;
     shuffle(order, shuffle_rng);
     for (; prog.next_batch < n_batches; ++prog.next_batch) {
+      if ((opt.max_minutes > 0 && clock.elapsed() >= opt.max_minutes * 60) || (opt.max_steps > 0 && prog.step >= opt.max_steps)) {
+        out_of_time = true;  // already at the limit (a resumed run that had reached it): no further step
+        break;
+      }
       XentStats stats;
       Var loss = task.batch_loss(order[prog.next_batch], dropout_rng, stats);
       try {
@@ -179,7 +185,7 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
         last_ckpt = clock.elapsed();
       }
     }
-    if (!out_of_time || since_eval.count > 0) validate();
+    if ((!out_of_time || since_eval.count > 0) && last_validated != prog.step) validate();
     if (out_of_time) break;
   }
   if (out_of_time && !opt.quiet) {

@@ -63,15 +63,7 @@ std::unique_ptr<StateSource> CharLMSource::untrained_control(uint64_t seed) cons
 }
 
 std::string CharLMSource::identity() const {
-  uint64_t h = 1469598103934665603ull;  // FNV-1a over every weight's bits
-  for (auto& [name, p] : model_->named_parameters())
-    for (float v : p->value.data) {
-      uint32_t bits = __builtin_bit_cast(uint32_t, v);
-      for (int i = 0; i < 4; ++i) h = (h ^ ((bits >> (8 * i)) & 0xff)) * 1099511628211ull;
-    }
-  char digest[20];
-  std::snprintf(digest, sizeof digest, "%016llx", (unsigned long long)h);
-  return "charlm " + describe() + " embed " + std::to_string(model_->cfg.embed) + " weights " + digest;
+  return "charlm " + describe() + " embed " + std::to_string(model_->cfg.embed) + " weights " + weights_digest(*model_);
 }
 
 }  // namespace memsig

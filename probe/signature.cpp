@@ -62,6 +62,9 @@ std::vector<EntrySignature> probe_source(const StateSource& source, const Corpus
       es.state = source.state_kind();
       es.lags = probe_layer(train, valid, test, e, opt.probe);
       es.test_targets.assign(test.history.begin(), test.history.end());
+      for (size_t i = 0; i < test.segment.size(); ++i)
+        if (i == 0 || test.segment[i] != test.segment[i - 1]) es.test_clusters.push_back(1);
+        else es.test_clusters.back()++;
       if (!opt.quiet) {
         double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
         std::fprintf(stderr, "%s %s (%s, %.1f s): test accuracy by lag:", what, es.name.c_str(), es.state.c_str(), secs);
@@ -72,8 +75,12 @@ std::vector<EntrySignature> probe_source(const StateSource& source, const Corpus
       save(done);
     }
   }
-  std::sort(done.begin(), done.end(), [](const EntrySignature& a, const EntrySignature& b) { return a.layer < b.layer; });
-  return done;
+  std::vector<EntrySignature> asked;  // a checkpoint may hold layers this run did not ask for
+  for (auto& d : done)
+    for (int e : so.entries)
+      if (d.layer == e + 1) asked.push_back(d);
+  std::sort(asked.begin(), asked.end(), [](const EntrySignature& a, const EntrySignature& b) { return a.layer < b.layer; });
+  return asked;
 }
 
 json forward_json(const ForwardAccuracy& f) { return {{"recall", f.recall}, {"count", f.count}, {"accuracy", f.accuracy}}; }
@@ -175,18 +182,27 @@ ProbedModel probed_from_json(const json& j, const std::string& path, const std::
 
 }  // namespace
 
-Signature compute_signature(const StateSource& source, const Corpus& corpus, const SignatureOptions& opt) {
+json signature_settings(const StateSource& source, const Corpus& corpus, const SignatureOptions& opt) {
   const ProbeOptions& p = opt.probe;
-  check_probe_options(p);
+  return {{"corpus", corpus.name}, {"model", source.describe()}, {"model_identity", source.identity()},
+          {"max_lag", opt.states.max_lag}, {"state", source.state_kind()},
+          {"max_train_positions", opt.max_train_positions}, {"max_eval_positions", opt.max_eval_positions},
+          {"decoder_hidden", p.hidden}, {"decoder_depth", p.depth}, {"keep_prob", p.keep_prob},
+          {"sweep_dropout", p.sweep_dropout}, {"lr", p.lr}, {"batch", p.batch}, {"max_epochs", p.max_epochs},
+          {"patience", p.patience}, {"bootstrap", p.bootstrap}, {"seed", opt.states.seed}, {"control", opt.control},
+          {"targets", "the symbol d positions before the current one; <s> and positions before the segment start are skipped"},
+          {"split", "decoders trained on train, selected on valid, reported on test"}};
+}
+
+Signature compute_signature(const StateSource& source, const Corpus& corpus, const SignatureOptions& opt) {
+  check_probe_options(opt.probe);
   if (opt.states.max_lag < 1) throw std::invalid_argument("--max-lag must be at least 1");
-  json settings = {{"corpus", corpus.name}, {"model", source.describe()}, {"model_identity", source.identity()},
-                   {"max_lag", opt.states.max_lag}, {"state", source.state_kind()},
-                   {"max_train_positions", opt.max_train_positions}, {"max_eval_positions", opt.max_eval_positions},
-                   {"decoder_hidden", p.hidden}, {"decoder_depth", p.depth}, {"keep_prob", p.keep_prob},
-                   {"sweep_dropout", p.sweep_dropout}, {"lr", p.lr}, {"batch", p.batch}, {"max_epochs", p.max_epochs},
-                   {"patience", p.patience}, {"bootstrap", p.bootstrap}, {"seed", opt.states.seed}, {"control", opt.control},
-                   {"targets", "the symbol d positions before the current one; <s> and positions before the segment start are skipped"},
-                   {"split", "decoders trained on train, selected on valid, reported on test"}};
+  std::unique_ptr<StateSource> untrained;  // asked for first: a kind without one fails before any work
+  if (opt.control) {
+    untrained = source.untrained_control(opt.states.seed + 1000);
+    if (!untrained) throw std::invalid_argument(source.describe() + " has no untrained control (--control)");
+  }
+  json settings = signature_settings(source, corpus, opt);
   // Layers finished by an earlier, stopped run with the same settings and model.
   std::vector<EntrySignature> trained_done, control_done;
   if (!opt.checkpoint.empty() && file_exists(opt.checkpoint)) {
@@ -222,9 +238,7 @@ Signature compute_signature(const StateSource& source, const Corpus& corpus, con
   Signature sig;
   sig.trained.layers = probe_source(source, corpus, opt, "trained", trained_done, saver("trained"));
   if (const LanguageModel* lm = source.language_model()) sig.trained.forward = forward_accuracy(*lm, corpus.test);
-  if (opt.control) {
-    auto untrained = source.untrained_control(opt.states.seed + 1000);
-    if (!untrained) throw std::invalid_argument(source.describe() + " has no untrained control");
+  if (untrained) {
     ProbedModel c;
     if (const LanguageModel* lm = untrained->language_model()) c.forward = forward_accuracy(*lm, corpus.test);
     c.layers = probe_source(*untrained, corpus, opt, "untrained control", control_done, saver("control"));
@@ -255,6 +269,7 @@ json to_json(const EntrySignature& e) {
   if (!e.memory_equivalent_k.empty()) j["memory_equivalent_k"] = e.memory_equivalent_k;
   if (!e.test_targets.empty()) {
     j["test_rows"] = e.lags.empty() ? 0 : e.lags[0].test_predictions.size();
+    j["test_clusters"] = e.test_clusters;
     j["test_targets"] = encode_symbols(e.test_targets);
     j["test_predictions"] = json::array();
     for (auto& r : e.lags) j["test_predictions"].push_back(encode_symbols(r.test_predictions));
@@ -347,13 +362,25 @@ EntrySignature entry_from_json(const json& j, const std::string& path, const std
   }
   if (j.contains("test_rows")) {
     const json& rows = j["test_rows"];
-    if (!rows.is_number_unsigned() || rows.get<uint64_t>() > 100000000) bad(path, where, "'test_rows' is not a row count");
-    const size_t n = rows.get<size_t>();
+    if (!rows.is_number_integer() || rows.get<int64_t>() < 0 || rows.get<int64_t>() > 100000000)
+      bad(path, where, "'test_rows' is not a row count");
+    const size_t n = (size_t)rows.get<int64_t>();
     const json& tp = field(j, "test_predictions", path, where);
     if (!tp.is_array() || tp.size() != L) bad(path, where, "'test_predictions' must have one entry per lag");
     e.test_targets = decode_symbols(field(j, "test_targets", path, where), n * L, path, where + "'test_targets'");
     for (size_t i = 0; i < L; ++i)
       e.lags[i].test_predictions = decode_symbols(tp[i], n, path, where + "'test_predictions' " + std::to_string(i + 1));
+    if (j.contains("test_clusters")) {
+      const json& tc = j["test_clusters"];
+      size_t total = 0;
+      if (!tc.is_array()) bad(path, where, "'test_clusters' is not an array");
+      for (auto& c : tc) {
+        if (!c.is_number_integer() || c.get<int64_t>() < 1 || c.get<int64_t>() > (int64_t)n) bad(path, where, "'test_clusters' holds a bad count");
+        total += (size_t)c.get<int64_t>();
+        e.test_clusters.push_back(c.get<int32_t>());
+      }
+      if (total != n) bad(path, where, "'test_clusters' does not add up to 'test_rows'");
+    }
   }
   return e;
 }
@@ -435,13 +462,20 @@ std::vector<int> symbols_present(const EntrySignature& layer) {
 
 namespace {
 
-// Paired percentile bootstrap of B - A over the test rows both layers were measured on.
+// Paired cluster bootstrap of B - A over the test rows both layers were measured on (see signature.h).
 void paired_bootstrap(const EntrySignature& la, const EntrySignature& lb, LayerDiff& d, int resamples, uint64_t seed) {
   const size_t L = la.lags.size();
   if (la.test_targets.empty() || la.test_targets != lb.test_targets || lb.lags.size() != L) return;
   const size_t n = la.lags[0].test_predictions.size();
-  // Column of each compared lag in the layers' lag lists (the lags d.lags lists, in its order).
-  std::vector<size_t> ia, ib;
+  // Clusters: [start, end) row ranges (one row each when the files predate clusters).
+  std::vector<std::pair<size_t, size_t>> clusters;
+  const std::vector<int32_t>& sizes = la.test_clusters.empty() ? lb.test_clusters : la.test_clusters;
+  for (size_t at = 0, c = 0; at < n; ++c) {
+    size_t len = c < sizes.size() ? (size_t)sizes[c] : 1;
+    clusters.push_back({at, std::min(n, at + len)});
+    at += len;
+  }
+  std::vector<size_t> ia, ib;  // each compared lag's column in the two layers
   for (int lag : d.lags) {
     for (size_t i = 0; i < L; ++i) if (la.lags[i].lag == lag) ia.push_back(i);
     for (size_t i = 0; i < lb.lags.size(); ++i) if (lb.lags[i].lag == lag) ib.push_back(i);
@@ -449,22 +483,22 @@ void paired_bootstrap(const EntrySignature& la, const EntrySignature& lb, LayerD
   const size_t D = d.lags.size(), S = d.symbols.size();
   std::vector<int> col_of(kNumSymbols, -1);
   for (size_t c = 0; c < S; ++c) col_of[d.symbols[c]] = (int)c;
-  // Per resample: accuracy difference per lag, recall difference per (lag, symbol).
   std::vector<std::vector<double>> acc(D), rec(D * S);
   std::mt19937_64 rng(seed);
-  std::uniform_int_distribution<size_t> pick(0, n - 1);
+  std::uniform_int_distribution<size_t> pick(0, clusters.size() - 1);
   std::vector<int64_t> cnt(D * kNumSymbols), da(D * kNumSymbols);
   for (int r = 0; r < resamples; ++r) {
     std::fill(cnt.begin(), cnt.end(), 0);
     std::fill(da.begin(), da.end(), 0);
-    for (size_t k = 0; k < n; ++k) {
-      const size_t row = pick(rng);
-      for (size_t j = 0; j < D; ++j) {
-        int t = la.test_targets[row * L + ia[j]];
-        if (t < 0) continue;
-        cnt[j * kNumSymbols + t]++;
-        da[j * kNumSymbols + t] += (lb.lags[ib[j]].test_predictions[row] == t) - (la.lags[ia[j]].test_predictions[row] == t);
-      }
+    for (size_t k = 0; k < clusters.size(); ++k) {
+      auto [from, to] = clusters[pick(rng)];
+      for (size_t row = from; row < to; ++row)
+        for (size_t j = 0; j < D; ++j) {
+          int t = la.test_targets[row * L + ia[j]];
+          if (t < 0) continue;
+          cnt[j * kNumSymbols + t]++;
+          da[j * kNumSymbols + t] += (lb.lags[ib[j]].test_predictions[row] == t) - (la.lags[ia[j]].test_predictions[row] == t);
+        }
     }
     for (size_t j = 0; j < D; ++j) {
       int64_t total = 0, diff = 0;
@@ -488,12 +522,21 @@ void paired_bootstrap(const EntrySignature& la, const EntrySignature& lb, LayerD
     d.accuracy_lo.push_back(lo);
     d.accuracy_hi.push_back(hi);
   }
-  d.significant.assign(D * S, 0);
+  // Two-sided bootstrap p-value per cell, then Benjamini-Hochberg at FDR 5% over the cells.
+  std::vector<std::pair<double, size_t>> pvals;
   for (size_t c = 0; c < D * S; ++c) {
-    if (std::isnan(d.recall_diff[c]) || rec[c].size() < (size_t)resamples / 2) continue;
-    auto [lo, hi] = interval(rec[c]);
-    d.significant[c] = lo > 0 || hi < 0;
+    if (std::isnan(d.recall_diff[c]) || rec[c].size() < std::max<size_t>(1, (size_t)resamples / 2)) continue;
+    double below = 0, above = 0;
+    for (double v : rec[c]) { below += v <= 0; above += v >= 0; }
+    double p = std::min(1.0, 2 * std::max(1.0, std::min(below, above)) / rec[c].size());
+    pvals.push_back({p, c});
   }
+  std::sort(pvals.begin(), pvals.end());
+  size_t passed = 0;
+  for (size_t i = 0; i < pvals.size(); ++i)
+    if (pvals[i].first <= 0.05 * (i + 1) / pvals.size()) passed = i + 1;
+  d.significant.assign(D * S, 0);
+  for (size_t i = 0; i < passed; ++i) d.significant[pvals[i].second] = 1;
 }
 
 }  // namespace

@@ -39,6 +39,9 @@ struct EntrySignature {
   // paired comparison of two signatures over the same test positions needs. Empty in files
   // written before they were kept.
   std::vector<int8_t> test_targets;
+  // How many consecutive test rows come from one segment, segment after segment: rows of a
+  // sentence are not independent, so the bootstrap resamples whole segments.
+  std::vector<int32_t> test_clusters;
 };
 
 struct ProbedModel {
@@ -69,6 +72,8 @@ struct SignatureOptions {
 };
 
 Signature compute_signature(const StateSource& source, const Corpus& corpus, const SignatureOptions& opt);
+// The settings a signature records (and a stopped run must share to reuse its layers).
+nlohmann::json signature_settings(const StateSource& source, const Corpus& corpus, const SignatureOptions& opt);
 // Fills each layer's memory_equivalent_k from sig.perfect (when there is one).
 void attach_memory_equivalents(Signature& sig);
 
@@ -89,10 +94,11 @@ constexpr int64_t kMinRecallCount = 20;
 // B minus A for the layers and lags both have (matched by number).
 //
 // With `bootstrap` > 0 and both signatures measured on the same test positions (same corpus,
-// seed and position count: their test targets are identical), a paired percentile bootstrap
-// over those positions (`bootstrap` resamples, each drawing the rows with replacement and
-// recomputing both signatures on them) gives a 95% interval for every accuracy and recall
-// difference; a cell whose interval holds 0 is not significant.
+// seed and position count: their test targets are identical), a paired cluster bootstrap gives a
+// 95% percentile interval for every accuracy difference: each of `bootstrap` resamples draws the
+// test *segments* with replacement (rows of one sentence are not independent) and recomputes both
+// signatures on their rows. Per symbol x lag cell, a two-sided bootstrap p-value; a cell is
+// significant when it survives Benjamini-Hochberg at a false discovery rate of 5% over all cells.
 struct LayerDiff {
   int layer = 0;
   std::vector<int> lags;

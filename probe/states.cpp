@@ -41,6 +41,7 @@ StateSet extract_states(const StateSource& source, const std::vector<Segment>& s
       if (keep < 1.0 && rng.uniform() >= keep) continue;
       const Segment& s = segs[b.segments[rows->sequence[r]]];  // position i holds c_i = s[i-1]
       for (int d = 1; d <= L; ++d) out.history.push_back(t - d >= 1 ? s[t - d - 1] : -1);
+      out.segment.push_back(b.segments[rows->sequence[r]]);
       for (size_t e = 0; e < out.entries.size(); ++e) {
         auto& dst = out.states[e];
         size_t at = dst.size();

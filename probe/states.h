@@ -29,6 +29,7 @@ struct StateSet {
   std::vector<int> width;                         // its width
   std::vector<std::vector<float>> states;         // per entry: [n, width]
   std::vector<int32_t> history;                   // [n, max_lag]: the symbols at t-1 .. t-L, -1 = none
+  std::vector<int32_t> segment;                   // [n]: the segment (index in the list read) of each row
   // The target of the lag-`lag` decoder at row i (lag = 1..max_lag), or -1.
   int32_t target(int64_t i, int lag) const { return history[(size_t)i * max_lag + (lag - 1)]; }
 };

@@ -303,7 +303,8 @@ TEST_CASE("a temporary file left by a killed writer is removed by the next write
   if (child == 0) _exit(0);  // a process id that is certainly gone after waitpid
   int status = 0;
   ::waitpid(child, &status, 0);
-  std::string stale = p + ".tmp." + std::to_string(child);
+  std::string stale = temp_path_for(p);
+  stale = stale.substr(0, stale.rfind('.') + 1) + std::to_string(child);  // the same name with the dead pid
   write_bytes(stale, "half");
   write_text_atomically(p, "whole");
   REQUIRE_FALSE(file_exists(stale));

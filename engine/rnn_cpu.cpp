@@ -29,18 +29,21 @@ struct CpuSaved : RnnSaved {
 //   forward   out[B, G*H] (+)= h[B, H] W_hh^T        backward  out[B, H] (+)= d[B, G*H] W_hh
 // so W_hh is packed once per layer call for our own GEMM kernels (engine/gemm_packed.h) rather
 // than re-packed by OpenBLAS at every step. MEMSIG_OPENBLAS=1 switches back to OpenBLAS.
-bool use_packed_gemm() { return !use_openblas(); }
+// Packing W_hh costs about one product's time, so it pays only over several steps; a sequence
+// of a step or two (sampling feeds one symbol at a time) goes to OpenBLAS.
+constexpr int kMinStepsToPack = 4;
+bool use_packed_gemm(int T) { return !use_openblas() && T >= kMinStepsToPack; }
 
 class RecurrentProduct {
  public:
   // transposed: out = in W^T (forward, in [B,H]); else out = in W (backward, in [B,G*H]).
   // A null w_hh makes an unused product (the caller fuses its own).
-  RecurrentProduct(const float* w_hh, int G, int H, bool transposed)
-      : w_(w_hh), G_(G), H_(H), transposed_(transposed) {
-    if (w_hh && use_packed_gemm()) packed_ = pack_b(w_hh, transposed ? G : H, transposed ? H : G, transposed);
+  RecurrentProduct(const float* w_hh, int G, int H, int T, bool transposed)
+      : w_(w_hh), G_(G), H_(H), transposed_(transposed), packed_now_(w_hh && use_packed_gemm(T)) {
+    if (packed_now_) packed_ = pack_b(w_hh, transposed ? G : H, transposed ? H : G, transposed);
   }
   void operator()(int B, const float* in, float beta, float* out) const {
-    if (!use_packed_gemm()) {
+    if (!packed_now_) {
       if (transposed_) gemm(false, true, B, G_, H_, 1.0f, in, w_, beta, out);
       else gemm(false, false, B, H_, G_, 1.0f, in, w_, beta, out);
       return;
@@ -52,6 +55,7 @@ class RecurrentProduct {
   const float* w_;
   int G_, H_;
   bool transposed_;
+  bool packed_now_;
   PackedB packed_;
 };
 
@@ -99,10 +103,10 @@ void lstm_forward(const RnnWeights& w, const RnnSequence& seq, RnnStates& tp, Cp
   // Fused: W_hh packed with its 4 gate blocks as column groups, so each finished GEMM block holds
   // the i, f, g, o pre-activations of the same units, and the cell runs on it while it is in cache
   // (one parallel region per step instead of two).
-  const bool fused = use_packed_gemm();
+  const bool fused = use_packed_gemm(T);
   PackedB packed;
   if (fused) packed = pack_b(w.w_hh, G, H, /*transB=*/true, /*groups=*/4);
-  const RecurrentProduct hW(fused ? nullptr : w.w_hh, G, H, true);
+  const RecurrentProduct hW(fused ? nullptr : w.w_hh, G, H, T, true);
   for (int t = 0; t < T; ++t) {
     float* gt = gates + (size_t)t * B * G;
     const float* h_prev = tp.h.data() + (size_t)t * B * H;
@@ -141,7 +145,7 @@ void lstm_backward(const RnnWeights& w, const RnnSequence& seq, const RnnStates&
   std::vector<float> dpre((size_t)T * B * G);
   std::vector<float> dh_next((size_t)B * H, 0.0f), dc_next((size_t)B * H, 0.0f), tanh_c((size_t)B * H);
   std::vector<float> dh_held(seq.lengths ? (size_t)B * H : 0);
-  const RecurrentProduct dW(w.w_hh, G, H, false);
+  const RecurrentProduct dW(w.w_hh, G, H, T, false);
   for (int t = T - 1; t >= 0; --t) {
     const float* gt = sv.gates.data() + (size_t)t * B * G;
     const float* c_prev = tp.c.data() + (size_t)t * B * H;
@@ -225,10 +229,10 @@ void gru_forward(const RnnWeights& w, const RnnSequence& seq, RnnStates& tp, Cpu
   gemm(false, true, T * B, G, w.in, 1.0f, seq.x, w.w_ih, 1.0f, gates);  // all input projections at once
   add_cond(gates, seq.cond, (int64_t)T * B * G);
   // Fused as for the LSTM: W_hh's r, z, n blocks packed as column groups.
-  const bool fused = use_packed_gemm();
+  const bool fused = use_packed_gemm(T);
   PackedB packed;
   if (fused) packed = pack_b(w.w_hh, G, H, /*transB=*/true, /*groups=*/3);
-  const RecurrentProduct hW(fused ? nullptr : w.w_hh, G, H, true);
+  const RecurrentProduct hW(fused ? nullptr : w.w_hh, G, H, T, true);
   std::vector<float> hg((size_t)B * G);
   for (int t = 0; t < T; ++t) {
     float* gt = gates + (size_t)t * B * G;
@@ -264,7 +268,7 @@ void gru_backward(const RnnWeights& w, const RnnSequence& seq, const RnnStates& 
   const int T = tp.T, B = tp.B, H = tp.H, G = 3 * H;
   std::vector<float> dxg((size_t)T * B * G), dhg((size_t)T * B * G);
   std::vector<float> dh_next((size_t)B * H, 0.0f);
-  const RecurrentProduct dW(w.w_hh, G, H, false);
+  const RecurrentProduct dW(w.w_hh, G, H, T, false);
   for (int t = T - 1; t >= 0; --t) {
     const float* gt = sv.gates.data() + (size_t)t * B * G;
     const float* h_prev = tp.h.data() + (size_t)t * B * H;

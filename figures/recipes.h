@@ -20,8 +20,8 @@ struct Preset {
   double minutes_for(int hidden) const {  // larger 1-layer models get more: 4/3x at 320, 2x at 640
     return hidden >= 640 ? 2 * minutes_shallow : hidden >= 320 ? minutes_shallow * 4 / 3 : minutes_shallow;
   }
-  double minutes_deep = 6;          // of a deep one
-  double minutes_retrain = 1.5;     // of a retraining (Figure 4)
+  double minutes_deep = 4;          // of a deep one
+  double minutes_retrain = 1;       // of a retraining (Figure 4)
   std::vector<double> fractions;    // Figure 4's retraining fractions of PTB, in percent
   int64_t train_positions = 60000, eval_positions = 20000;
   int max_lag = 10;

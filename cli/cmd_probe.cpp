@@ -165,9 +165,9 @@ void add_figure(CLI::App& app) {
   add_common(cmd);
   cmd->callback([] {
     if (which == "fig5" || which == "all") figure_fig5(o);
-    if (which == "fig2" || which == "all") figure_fig2(o);
     if (which == "fig3" || which == "all") figure_fig3(o);
     if (which == "fig4" || which == "all") figure_fig4(o);
+    if (which == "fig2" || which == "all") figure_fig2(o);
     if (which == "fig1" || (which == "all" && o.preset == "full")) figure_fig1(o);
   });
 }

@@ -93,6 +93,8 @@ void figure_fig2(const FigureOptions& opt) {
     out["claims"]["gru_minus_lstm"].push_back({{"hidden", preset.sizes[i]}, {"value", d.value}, {"se", d.se}});
   }
 
+  write_text_atomically(opt.out_dir + "/fig2.json", out.dump(1) + "\n");  // again below, with the decoder sweep
+
   // Decoder capacity, on the 320-unit models (the largest of the quick preset).
   std::vector<Capacity> caps = preset.name == "full"
                                    ? std::vector<Capacity>{{"linear", 0, 0}, {"1x64", 1, 64}, {"1x256", 1, 256}, {"1x1024", 1, 1024}, {"2x256", 2, 256}}

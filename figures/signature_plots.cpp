@@ -73,7 +73,7 @@ Canvas diff_heatmap(const std::vector<LayerDiff>& diffs, const std::string& titl
     for (int lag : d.lags) h.rows.push_back(std::to_string(lag));
     h.values = d.recall_diff;
     if (d.paired) {  // dot the cells whose difference the paired bootstrap cannot tell from 0
-      h.x_title = "symbol  (dot: not significant at 95%, paired bootstrap over the shared test positions)";
+      h.x_title = "symbol  (dot: not significant; paired bootstrap over the shared test segments, FDR 5%)";
       for (size_t c = 0; c < d.significant.size(); ++c) h.marks.push_back(!std::isnan(d.recall_diff[c]) && !d.significant[c]);
     }
     for (double v : h.values) if (!std::isnan(v)) vmax = std::max(vmax, std::abs(v));

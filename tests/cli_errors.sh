@@ -4,15 +4,7 @@
 set -uo pipefail
 MEMSIG=$1
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-# expect_error WHAT PATTERN -- command...: must exit non-zero with exactly one stderr line matching PATTERN
-expect_error() {
-  local what=$1 pattern=$2; shift 3
-  "$@" > "$dir/out" 2> "$dir/err" && fail "$what: exited 0"
-  [ "$(wc -l < "$dir/err")" -eq 1 ] || { cat "$dir/err"; fail "$what: not one line"; }
-  grep -q -- "$pattern" "$dir/err" || { cat "$dir/err"; fail "$what: message lacks '$pattern'"; }
-  echo "ok   $what: $(cat "$dir/err")"
-}
+. "$(dirname "$0")/expect_error.sh"
 for i in $(seq 60); do echo "to be or not to be, that is the question $i"; done > "$dir/text.txt"
 "$MEMSIG" train --corpus "$dir/text.txt" --hidden 8 --embed 4 --epochs 1 --quiet --out "$dir/m.safetensors" > /dev/null \
   || fail "training a tiny model"

@@ -4,14 +4,7 @@
 set -uo pipefail
 MEMSIG=$1
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-expect_error() {  # WHAT PATTERN -- command...: non-zero exit, exactly one stderr line matching PATTERN
-  local what=$1 pattern=$2; shift 3
-  "$@" > "$dir/out" 2> "$dir/err" && fail "$what: exited 0"
-  [ "$(wc -l < "$dir/err")" -eq 1 ] || { cat "$dir/err"; fail "$what: not one line"; }
-  grep -qF -- "$pattern" "$dir/err" || { cat "$dir/err"; fail "$what: message lacks '$pattern'"; }
-  echo "ok   $what: $(cat "$dir/err")"
-}
+. "$(dirname "$0")/expect_error.sh"
 for i in $(seq 200); do echo "to be or not to be, that is the question $i. whether 'tis nobler in the mind"; done > "$dir/text.txt"
 
 "$MEMSIG" ngram train --corpus "$dir/text.txt" --order 4 --out "$dir/m.arpa" > "$dir/train.out" 2> /dev/null \

@@ -110,10 +110,12 @@ void figure_fig2(const FigureOptions& opt) {
     std::string best;
     for (auto& c : caps) {
       SignatureOptions so = lab.signature_options();
+      // The default decoder's signature is the one probed above: taken from the cache, not probed again.
+      const bool is_default = c.depth == so.probe.depth && c.hidden == so.probe.hidden;
       so.probe.depth = c.depth;
       so.probe.hidden = c.depth == 0 ? 64 : c.hidden;
-      so.perfect_memory_k = 0;
-      Signature sig = lab.signature(path, ptb, so, "ptb_" + config_tag(cfg) + "_decoder_" + c.name);
+      if (!is_default) so.perfect_memory_k = 0;
+      Signature sig = lab.signature(path, ptb, so, "ptb_" + config_tag(cfg) + (is_default ? "" : "_decoder_" + c.name));
       const EntrySignature& l = sig.trained.layers.at(0);
       double v = mean_valid(l), m = mean_accuracy(l).value;
       lo = std::min(lo, m);

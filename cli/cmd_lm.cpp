@@ -56,6 +56,8 @@ void add_train(CLI::App& app) {
   cmd->add_flag("--allow-lr-change", o.allow_lr_change, "with --resume: continue with a different --lr");
   cmd->add_option("--init-from", o.init_from, "start from this model's weights (same architecture), e.g. to adapt it to new data");
   cmd->add_option("--max-minutes", o.max_minutes, "stop after this much training time")->capture_default_str();
+  cmd->add_flag("--cpu-time", o.cpu_clock,
+                "count --max-minutes in CPU time per thread: a paused job or one waiting for a busy core does not spend it");
   cmd->add_option("--max-steps", o.max_steps, "stop after this many steps (the same model whatever the machine's speed)")
       ->capture_default_str();
   cmd->add_option("--eval-every", o.eval_every, "also validate every N steps")->capture_default_str();

@@ -1,6 +1,6 @@
 // fig2.cpp — Figure 2: state size. 1-layer GRU and LSTM LMs of 80, 160, 320 and 640 units on PTB:
 // marginal recall by lag (a column per model), test perplexities, and decoders of five capacities
-// on the 320-unit models, the best picked per model on valid.
+// on every model, the best picked per model on valid.
 #include <cmath>
 #include <cstdio>
 
@@ -95,46 +95,72 @@ void figure_fig2(const FigureOptions& opt) {
 
   write_text_atomically(opt.out_dir + "/fig2.json", out.dump(1) + "\n");  // again below, with the decoder sweep
 
-  // Decoder capacity, on the 320-unit models (the largest of the quick preset).
+  // Decoder capacity on every model: five decoders each, the best picked per model on valid (the
+  // paper's way), and how far the signature moves with capacity.
   std::vector<Capacity> caps = preset.name == "full"
                                    ? std::vector<Capacity>{{"linear", 0, 0}, {"1x64", 1, 64}, {"1x256", 1, 256}, {"1x1024", 1, 1024}, {"2x256", 2, 256}}
-                                   : std::vector<Capacity>{{"linear", 0, 0}, {"1x8", 1, 8}};
-  const int H = preset.name == "full" ? 320 : preset.sizes.back();
-  std::vector<EntrySignature> cap_cols;
-  std::vector<std::string> cap_names;
+                                   : std::vector<Capacity>{{"linear", 0, 0}, {"1x64", 1, 64}};  // 1x64: the default, reused
+  std::vector<EntrySignature> cap_cols, best_cols;
+  std::vector<std::string> cap_names, best_names;
+  std::map<std::string, std::vector<Estimate>> best_recall;
   for (Cell cell : {Cell::GRU, Cell::LSTM}) {
-    CharLMConfig cfg;
-    cfg.cell = cell; cfg.layers = 1; cfg.hidden = H; cfg.embed = preset.embed;
-    std::string path = lab.model(ptb, cfg, preset.minutes_for(cfg.hidden), "ptb");
-    double best_valid = -1, lo = 1, hi = 0;
-    std::string best;
-    for (auto& c : caps) {
-      SignatureOptions so = lab.signature_options();
-      // The default decoder's signature is the one probed above: taken from the cache, not probed again.
-      const bool is_default = c.depth == so.probe.depth && c.hidden == so.probe.hidden;
-      so.probe.depth = c.depth;
-      so.probe.hidden = c.depth == 0 ? 64 : c.hidden;
-      if (!is_default) so.perfect_memory_k = 0;
-      Signature sig = lab.signature(path, ptb, so, "ptb_" + config_tag(cfg) + (is_default ? "" : "_decoder_" + c.name));
-      const EntrySignature& l = sig.trained.layers.at(0);
-      double v = mean_valid(l), m = mean_accuracy(l).value;
-      lo = std::min(lo, m);
-      hi = std::max(hi, m);
-      if (v > best_valid) { best_valid = v; best = c.name; }
-      cap_cols.push_back(l);
-      cap_names.push_back(std::string(cell == Cell::GRU ? "GRU " : "LSTM ") + c.name);
-      std::printf("fig2: %s %d, decoder %-6s: mean valid accuracy %.4f, mean test accuracy %s\n", cell_name(cell), H, c.name.c_str(), v,
-                  mean_accuracy(l).str().c_str());
-      out["decoders"].push_back({{"cell", cell_name(cell)}, {"decoder", c.name}, {"mean_valid", v}, {"mean_test", m}});
+    for (int H : preset.sizes) {
+      CharLMConfig cfg;
+      cfg.cell = cell; cfg.layers = 1; cfg.hidden = H; cfg.embed = preset.embed;
+      std::string path = lab.model(ptb, cfg, preset.minutes_for(cfg.hidden), "ptb");
+      double best_valid = -1, lo = 1, hi = 0;
+      std::string best;
+      EntrySignature best_layer;
+      for (auto& c : caps) {
+        SignatureOptions so = lab.signature_options();
+        // The default decoder's signature is the one probed above: taken from the cache, not probed again.
+        const bool is_default = c.depth == so.probe.depth && c.hidden == so.probe.hidden;
+        so.probe.depth = c.depth;
+        so.probe.hidden = c.depth == 0 ? 64 : c.hidden;
+        if (!is_default) so.perfect_memory_k = 0;
+        Signature sig = lab.signature(path, ptb, so, "ptb_" + config_tag(cfg) + (is_default ? "" : "_decoder_" + c.name));
+        const EntrySignature& l = sig.trained.layers.at(0);
+        double v = mean_valid(l), m = mean_accuracy(l).value;
+        lo = std::min(lo, m);
+        hi = std::max(hi, m);
+        if (v > best_valid) { best_valid = v; best = c.name; best_layer = l; }
+        if (H == preset.sizes[preset.sizes.size() / 2] || preset.name != "full") {  // the map shows one size's sweep
+          cap_cols.push_back(l);
+          cap_names.push_back(std::string(cell == Cell::GRU ? "GRU " : "LSTM ") + std::to_string(H) + " " + c.name);
+        }
+        std::printf("fig2: %s %d, decoder %-6s: mean valid accuracy %.4f, mean test accuracy %s\n", cell_name(cell), H, c.name.c_str(), v,
+                    mean_accuracy(l).str().c_str());
+        out["decoders"].push_back({{"cell", cell_name(cell)}, {"hidden", H}, {"decoder", c.name}, {"mean_valid", v}, {"mean_test", m}});
+      }
+      std::printf("fig2: %s %d: best decoder on valid %s; mean test accuracy spans %.3f..%.3f across capacities (%.3f)\n",
+                  cell_name(cell), H, best.c_str(), lo, hi, hi - lo);
+      out["decoder_choice"].push_back({{"cell", cell_name(cell)}, {"hidden", H}, {"best", best}, {"span", hi - lo},
+                                       {"mean_test_best", mean_accuracy(best_layer).value}, {"mean_test_best_se", mean_accuracy(best_layer).se}});
+      best_cols.push_back(best_layer);
+      best_names.push_back(std::string(cell == Cell::GRU ? "GRU " : "LSTM ") + std::to_string(H) + " (" + best + ")");
+      best_recall[cell_name(cell)].push_back(mean_accuracy(best_layer));
     }
-    std::printf("fig2: %s %d: best decoder on valid %s; mean test accuracy spans %.3f..%.3f across capacities (%.3f)\n",
-                cell_name(cell), H, best.c_str(), lo, hi, hi - lo);
-    out["decoder_choice"][cell_name(cell)] = {{"best", best}, {"span", hi - lo}};
   }
-  marginal_heatmap(cap_cols, cap_names, "PTB, " + std::to_string(H) + " units: accuracy by lag for five decoder capacities")
+  const int sweep_h = preset.name == "full" ? preset.sizes[preset.sizes.size() / 2] : 0;
+  marginal_heatmap(cap_cols, cap_names,
+                   sweep_h ? "PTB, " + std::to_string(sweep_h) + " units: accuracy by lag for five decoder capacities"
+                           : std::string("PTB: accuracy by lag for each decoder capacity"))
       .save_png(opt.out_dir + "/fig2_decoders.png");
+  marginal_heatmap(best_cols, best_names, "PTB, 1-layer LMs by state size, each with its best decoder on valid")
+      .save_png(opt.out_dir + "/fig2_best_decoder.png");
+  for (auto& [cell, v] : best_recall) {
+    Estimate gain = relative_change(v.front(), v.back());
+    std::printf("fig2: %s, best decoders: mean recall changes by %s (relative) from %d to %d units\n", cell.c_str(), gain.str().c_str(),
+                preset.sizes.front(), preset.sizes.back());
+    out["claims_best_decoder"][cell] = {{"recall_relative_change", gain.value}, {"recall_relative_change_se", gain.se}};
+  }
+  for (size_t i = 0; i < preset.sizes.size(); ++i) {
+    Estimate d = difference(best_recall["gru"][i], best_recall["lstm"][i]);
+    std::printf("fig2: %d units, best decoders: GRU minus LSTM mean recall %s\n", preset.sizes[i], d.str().c_str());
+    out["claims_best_decoder"]["gru_minus_lstm"].push_back({{"hidden", preset.sizes[i]}, {"value", d.value}, {"se", d.se}});
+  }
   write_text_atomically(opt.out_dir + "/fig2.json", out.dump(1) + "\n");
-  std::printf("fig2: wrote %s/fig2.png, fig2_perplexity.png, fig2_decoders.png, fig2.json\n", opt.out_dir.c_str());
+  std::printf("fig2: wrote %s/fig2.png, fig2_perplexity.png, fig2_decoders.png, fig2_best_decoder.png, fig2.json\n", opt.out_dir.c_str());
 }
 
 }  // namespace memsig

@@ -59,6 +59,7 @@ std::string Lab::model(const Corpus& corpus, const CharLMConfig& cfg, double min
   t.model = cfg;
   t.batch = 64; t.lr = 2e-3f; t.clip = 5; t.epochs = 1000; t.seed = opt.seed;
   t.max_minutes = minutes;
+  t.cpu_clock = true;  // CPU time per thread: the same budget buys the same training on a busy or paused machine
   t.eval_every = 200;
   t.out = out;
   t.resume = true;

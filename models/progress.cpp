@@ -2,10 +2,17 @@
 
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 
 #include "engine/files.h"
 
 namespace memsig {
+
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
 
 std::string fmt_duration(double s) {
   char buf[32];

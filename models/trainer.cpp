@@ -95,7 +95,7 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
                              " (try a lower --lr or gradient clipping)");
   };
 
-  JobClock clock(prog.seconds);
+  JobClock clock(prog.seconds, opt.cpu_clock, get_threads());
   double last_ckpt = clock.elapsed();
   ProgressMeter meter(opt.progress_seconds, clock.elapsed(), prog.chars);
   XentStats window;      // training loss since the last progress line

@@ -29,6 +29,7 @@ struct LoopOptions {
   bool resume = false;
   bool allow_lr_change = false;    // a resumed run may change --lr
   double max_minutes = 0;          // stop after this much training time (0 = no limit)
+  bool cpu_clock = false;          // count max_minutes (and the recorded seconds) in CPU time per thread
   int64_t max_steps = 0;           // stop after this many steps (0 = no limit): the same model on any machine
   int eval_every = 0;              // validate every N steps as well as at each epoch's end (0 = epochs only)
   std::string log_csv;             // learning curve: seconds, epoch, step, chars, train_bpc, valid_bpc, valid_ppl

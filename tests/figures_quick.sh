@@ -9,7 +9,7 @@ MEMSIG=$1
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 "$MEMSIG" figure all --preset quick --work "$dir/work" --out "$dir/out" --quiet > "$dir/log" 2>&1 || { cat "$dir/log"; fail "figure all"; }
-for f in fig2.png fig2_perplexity.png fig2_decoders.png fig2.json fig3.png fig3.json fig4.png fig4_sweep.png fig4.json \
+for f in fig2.png fig2_perplexity.png fig2_decoders.png fig2_best_decoder.png fig2.json fig3.png fig3.json fig4.png fig4_sweep.png fig4.json \
          fig5.png fig5_marginal.png fig5.json; do
   [ -s "$dir/out/$f" ] || fail "missing $f"
   case $f in *.png) [ "$(head -c 4 "$dir/out/$f" | tail -c 3)" = "PNG" ] || fail "$f is not a PNG" ;; esac

@@ -210,7 +210,7 @@ int main(int argc, char** argv) {
       std::vector<double> best_once(kernels.size(), 1e30), best_pack(kernels.size(), 1e30);
       for (int r = 0; r < repeats; ++r) {
         best_blas = std::min(best_blas, time_per_call([&](int i) {
-          gemm(false, s.transB, s.M, s.N, s.K, 1.0f, a_at(i), B.data(), s.beta, c_at(i));
+          gemm_openblas(false, s.transB, s.M, s.N, s.K, 1.0f, a_at(i), B.data(), s.beta, c_at(i));
         }, min_s));
         for (size_t k = 0; k < kernels.size(); ++k) {
           set_gemm_kernel(kernels[k]);
@@ -234,5 +234,42 @@ int main(int argc, char** argv) {
     }
   }
   set_gemm_kernel("auto");
+
+  // The weight gradients: dW[G·H, H] += dpreᵀ · h over all T·B rows of a batch (K = 64·64 here):
+  // OpenBLAS against the engine's gemm(), which runs them on the packed kernels in K chunks.
+  std::vector<Shape> wgrad;
+  for (int H : {80, 320, 640})
+    for (int G : {3, 4})
+      wgrad.push_back({"wgrad " + std::string(G == 4 ? "lstm" : "gru") + " H=" + std::to_string(H), G * H, H, 4096, false, 1.0f});
+  if (!only.empty())
+    wgrad.erase(std::remove_if(wgrad.begin(), wgrad.end(), [&](const Shape& s) {
+      return std::find(only.begin(), only.end(), s.name) == only.end();
+    }), wgrad.end());
+  if (!wgrad.empty()) {
+    std::printf("\nWeight gradients, C[M,N] += Aᵀ·B with A stored [K,M] (GFLOP/s):\n\n"
+                "| shape | M×N×K | threads | OpenBLAS | memsig gemm() | memsig / OpenBLAS |\n|---|---|---|---|---|---|\n");
+  }
+  for (const Shape& s : wgrad) {
+    std::vector<float> A((size_t)s.K * s.M), B((size_t)s.K * s.N), C((size_t)s.M * s.N);
+    for (float& x : A) x = u(rng);
+    for (float& x : B) x = u(rng);
+    for (float& x : C) x = u(rng);
+    const double flops = 2.0 * s.M * s.N * s.K;
+    for (int t : threads) {
+      set_threads(t);
+      double best_blas = 1e30, best_ours = 1e30;
+      for (int r = 0; r < repeats; ++r) {
+        best_blas = std::min(best_blas, time_per_call([&](int) {
+          gemm_openblas(true, false, s.M, s.N, s.K, 1e-3f, A.data(), B.data(), 1.0f, C.data());
+        }, min_s));
+        best_ours = std::min(best_ours, time_per_call([&](int) {
+          gemm(true, false, s.M, s.N, s.K, 1e-3f, A.data(), B.data(), 1.0f, C.data());
+        }, min_s));
+      }
+      std::printf("| %s | %d×%d×%d | %d | %.0f | %.0f | %.2fx |\n", s.name.c_str(), s.M, s.N, s.K, t, flops / best_blas / 1e9,
+                  flops / best_ours / 1e9, best_blas / best_ours);
+      std::fflush(stdout);
+    }
+  }
   return 0;
 }

@@ -77,24 +77,30 @@ namespace {
 // One micro-kernel call computes a ROWS × (NV·LANES) block of C, for ROWS <= MR and NV <= the
 // kernel's vectors per row (template arguments; the tables below hold every combination):
 //     C[i, j] = alpha · Σ_{k < kc} A[i, k] · B[k, j] + beta · C[i, j]     (beta = 0: C is not read)
-// A: the caller's row-major A (leading dimension lda) at the block's first row and first k.
+// A: the caller's A at the block's first row and first k, read in place: A[i, k] is
+//    A[i·lda + k] (row-major) or, with TA (a transposed A, stored [K, M]), A[k·lda + i].
 // B: a packed panel at the first k: NR floats per k (the panel width, whatever NV), 64-byte aligned.
 using MicroKernel = void (*)(int kc, const float* A, int lda, const float* B, float* C, int ldc,
                              float alpha, float beta);
+// Element (i, k) of the A block: TA picks the layout at compile time, so neither kernel pays for the other.
+template <bool TA>
+inline const float* a_at(const float* A, int lda, int i, int k) {
+  return TA ? A + (size_t)k * lda + i : A + (size_t)i * lda + k;
+}
 
 constexpr int kMaxMR = 8, kMaxNR = 48, kMaxNV = 3;  // the largest of any kernel
 
 // ---------------------------------------------------------------------------------------------
 // Generic C++: up to 4×16. The compiler may vectorise the j loops; nothing else is special.
 // ---------------------------------------------------------------------------------------------
-template <int ROWS, int NV>
+template <int ROWS, int NV, bool TA>
 void kernel_generic(int kc, const float* A, int lda, const float* B, float* C, int ldc, float alpha,
                     float beta) {
   constexpr int NR = 16;
   float acc[ROWS][NR] = {};
   for (int k = 0; k < kc; ++k, B += NR)
     for (int i = 0; i < ROWS; ++i) {
-      const float a = A[(size_t)i * lda + k];
+      const float a = *a_at<TA>(A, lda, i, k);
 #pragma omp simd
       for (int j = 0; j < NR; ++j) acc[i][j] += a * B[j];  // one row of the rank-1 update
     }
@@ -108,7 +114,7 @@ void kernel_generic(int kc, const float* A, int lda, const float* B, float* C, i
 // ---------------------------------------------------------------------------------------------
 // AVX2 + FMA: up to 6×16 = 6 rows × 2 ymm of 8 floats (12 accumulators of 16 registers).
 // ---------------------------------------------------------------------------------------------
-template <int ROWS, int NV>
+template <int ROWS, int NV, bool TA>
 __attribute__((target("avx2,fma"))) void kernel_avx2(int kc, const float* A, int lda, const float* B,
                                                      float* C, int ldc, float alpha, float beta) {
   constexpr int NR = 16;
@@ -124,7 +130,7 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(int kc, const float* A, int
     for (int v = 0; v < NV; ++v) b[v] = _mm256_load_ps(B + 8 * v);  // B[k, 8v .. 8v+7]
 #pragma GCC unroll 8
     for (int i = 0; i < ROWS; ++i) {
-      const __m256 a = _mm256_broadcast_ss(A + (size_t)i * lda + k);  // A[i, k] in all 8 lanes
+      const __m256 a = _mm256_broadcast_ss(a_at<TA>(A, lda, i, k));  // A[i, k] in all 8 lanes
 #pragma GCC unroll 2
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_fmadd_ps(a, b[v], acc[i][v]);
     }
@@ -146,7 +152,7 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(int kc, const float* A, int
 // Per k: 3 loads of B, 8 broadcasts of A, 24 FMAs. (8×32 reaches ~80% of this CPU's peak in a
 // loop that stays in L1, 8×48 ~90%: the broadcasts, not the FMAs, are what limits 8×32.)
 // ---------------------------------------------------------------------------------------------
-template <int ROWS, int NV>
+template <int ROWS, int NV, bool TA>
 __attribute__((target("avx512f,fma"))) void kernel_avx512(int kc, const float* A, int lda, const float* B,
                                                           float* C, int ldc, float alpha, float beta) {
   constexpr int NR = 48;
@@ -164,7 +170,7 @@ __attribute__((target("avx512f,fma"))) void kernel_avx512(int kc, const float* A
     for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(B + 16 * v);  // B[k, 16v .. 16v+15]
 #pragma GCC unroll 8
     for (int i = 0; i < ROWS; ++i) {
-      const __m512 a = _mm512_set1_ps(A[(size_t)i * lda + k]);  // A[i, k] in all 16 lanes
+      const __m512 a = _mm512_set1_ps(*a_at<TA>(A, lda, i, k));  // A[i, k] in all 16 lanes
 #pragma GCC unroll 3
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(a, b[v], acc[i][v]);
     }
@@ -192,27 +198,32 @@ struct KernelInfo {
   int lanes;    // floats per vector: a block is computed in whole vectors (nv = ceil(cols / lanes))
   int kc;       // default k block (512: measured; larger blocks mean fewer passes over C, and
                 //  on this CPU B streams from L2 fast enough even when KC×NR exceeds L1)
-  MicroKernel fn[kMaxNV + 1][kMaxMR + 1];  // fn[nv][rows], rows = 1..mr, nv = 1..nr/lanes
+  MicroKernel fn[2][kMaxNV + 1][kMaxMR + 1];  // fn[transA][nv][rows], rows = 1..mr, nv = 1..nr/lanes
   bool (*supported)();
 };
 
-#define MEMSIG_ROWS_1_TO_4(K, NV) nullptr, K<1, NV>, K<2, NV>, K<3, NV>, K<4, NV>
-#define MEMSIG_ROWS_1_TO_6(K, NV) MEMSIG_ROWS_1_TO_4(K, NV), K<5, NV>, K<6, NV>
-#define MEMSIG_ROWS_1_TO_8(K, NV) MEMSIG_ROWS_1_TO_6(K, NV), K<7, NV>, K<8, NV>
+#define MEMSIG_ROWS_1_TO_4(K, NV, TA) nullptr, K<1, NV, TA>, K<2, NV, TA>, K<3, NV, TA>, K<4, NV, TA>
+#define MEMSIG_ROWS_1_TO_6(K, NV, TA) MEMSIG_ROWS_1_TO_4(K, NV, TA), K<5, NV, TA>, K<6, NV, TA>
+#define MEMSIG_ROWS_1_TO_8(K, NV, TA) MEMSIG_ROWS_1_TO_6(K, NV, TA), K<7, NV, TA>, K<8, NV, TA>
 
 // Best first.
 constexpr const char* kKernelNames[] = {"avx512", "avx2", "generic"};  // all there are, anywhere
 constexpr KernelInfo kKernels[] = {
 #if MEMSIG_GEMM_X86
     {"avx512", 8, 48, 16, 512,
-     {{}, {MEMSIG_ROWS_1_TO_8(kernel_avx512, 1)}, {MEMSIG_ROWS_1_TO_8(kernel_avx512, 2)},
-      {MEMSIG_ROWS_1_TO_8(kernel_avx512, 3)}},
+     {{{}, {MEMSIG_ROWS_1_TO_8(kernel_avx512, 1, false)}, {MEMSIG_ROWS_1_TO_8(kernel_avx512, 2, false)},
+       {MEMSIG_ROWS_1_TO_8(kernel_avx512, 3, false)}},
+      {{}, {MEMSIG_ROWS_1_TO_8(kernel_avx512, 1, true)}, {MEMSIG_ROWS_1_TO_8(kernel_avx512, 2, true)},
+       {MEMSIG_ROWS_1_TO_8(kernel_avx512, 3, true)}}},
      has_avx512},
     {"avx2", 6, 16, 8, 512,
-     {{}, {MEMSIG_ROWS_1_TO_6(kernel_avx2, 1)}, {MEMSIG_ROWS_1_TO_6(kernel_avx2, 2)}},
+     {{{}, {MEMSIG_ROWS_1_TO_6(kernel_avx2, 1, false)}, {MEMSIG_ROWS_1_TO_6(kernel_avx2, 2, false)}},
+      {{}, {MEMSIG_ROWS_1_TO_6(kernel_avx2, 1, true)}, {MEMSIG_ROWS_1_TO_6(kernel_avx2, 2, true)}}},
      has_avx2},
 #endif
-    {"generic", 4, 16, 16, 512, {{}, {MEMSIG_ROWS_1_TO_4(kernel_generic, 1)}}, always},
+    {"generic", 4, 16, 16, 512,
+     {{{}, {MEMSIG_ROWS_1_TO_4(kernel_generic, 1, false)}}, {{}, {MEMSIG_ROWS_1_TO_4(kernel_generic, 1, true)}}},
+     always},
 };
 constexpr int kKernelCount = sizeof kKernels / sizeof kKernels[0];
 constexpr bool fits_edge_buffer(int i) {
@@ -384,9 +395,16 @@ PackedB pack_b(const float* B, int N, int K, bool transB, int groups) {
 
 void gemm_packed(int M, float alpha, const float* A, int lda, const PackedB& Bp, float beta, float* C,
                  int ldc, const GemmEpilogue& epilogue) {
+  gemm_packed_a(false, M, alpha, A, lda, Bp, beta, C, ldc, epilogue);
+}
+
+void gemm_packed_a(bool transA, int M, float alpha, const float* A, int lda, const PackedB& Bp, float beta, float* C,
+                   int ldc, const GemmEpilogue& epilogue) {
   const int N = Bp.N, K = Bp.K;
   if (M <= 0 || N <= 0) return;
-  if (lda < K || ldc < N) throw std::invalid_argument("gemm_packed: need lda >= K and ldc >= N");
+  if (lda < (transA ? M : K) || ldc < N)
+    throw std::invalid_argument(transA ? "gemm_packed: need lda >= M (A transposed) and ldc >= N"
+                                       : "gemm_packed: need lda >= K and ldc >= N");
   const KernelInfo* kp = find_kernel(Bp.kernel);
   if (!kp || kp->nr != Bp.nr) throw std::invalid_argument("gemm_packed: B was not packed by pack_b");
   const KernelInfo& kern = *kp;
@@ -419,7 +437,7 @@ void gemm_packed(int M, float alpha, const float* A, int lda, const PackedB& Bp,
         // The last panel of a group may be narrower: compute only the vectors it needs, and go
         // through the edge buffer only when its width is not a whole number of vectors.
         const int nv = (cols + kern.lanes - 1) / kern.lanes;
-        const MicroKernel* fn = kern.fn[nv];
+        const MicroKernel* fn = kern.fn[transA][nv];
         const bool whole = cols == nv * kern.lanes;
         for (int g = 0; g < groups; ++g) {
           const float* Bq = Bp.panel(g * P + p);
@@ -433,7 +451,7 @@ void gemm_packed(int M, float alpha, const float* A, int lda, const PackedB& Bp,
             const float b = pc == 0 ? beta : 1.0f;  // later k blocks add to the first
             for (int i = i0; i < i1; i += MR) {
               const int rows = std::min(MR, i1 - i);
-              const float* a = A + (size_t)i * lda + pc;
+              const float* a = transA ? A + (size_t)pc * lda + i : A + (size_t)i * lda + pc;
               float* c = Cg + (size_t)i * ldc;
               if (whole) {
                 fn[rows](kc, a, lda, Bq + (size_t)pc * NR, c, ldc, alpha, b);

@@ -116,6 +116,12 @@ inline void gemm_packed(int M, const float* A, int lda, const PackedB& B, float 
   gemm_packed(M, 1.0f, A, lda, B, beta, C, ldc, epilogue);
 }
 
+// The same with A transposed when transA: C[M, N] = alpha · Aᵀ · op(B) + beta · C, A stored [K, M]
+// (lda >= M). The kernel reads A[k, i0 .. i0+MR) for each k in place (8 consecutive floats), as
+// the weight gradients of a layer need: dW[G, H] = dpreᵀ[G, T·B] · h[T·B, H].
+void gemm_packed_a(bool transA, int M, float alpha, const float* A, int lda, const PackedB& B, float beta, float* C,
+                   int ldc, const GemmEpilogue& epilogue = nullptr);
+
 // Tuning/testing knob: the k-block (kc) and row-block (mc) sizes of the loop nest; 0 = default.
 // Results do not depend on them (beyond float rounding). Not thread-safe; call before use.
 void set_gemm_blocking(int kc, int mc);

@@ -40,6 +40,9 @@ bool use_openblas() {
 // (engine/gemm_packed.h: AVX-512 where the CPU has it); the rest through OpenBLAS. With fewer
 // rows, packing per call made a 64-row product slower than OpenBLAS (bench/gemm.md, "+pack").
 static bool worth_packing(int M, int N, int K) { return M >= 512 && N >= 16 && K >= 8; }
+// Aᵀ·B: packing B costs N·K against M·N·K multiply-adds, paid back from a few dozen rows.
+static bool worth_packing_transposed(int M, int N, int K) { return M >= 32 && N >= 16 && K >= 64; }
+constexpr int kTransAChunk = 512;
 
 void gemm(bool transA, bool transB, int M, int N, int K, float alpha, const float* A,
           const float* B, float beta, float* C) {
@@ -48,10 +51,22 @@ void gemm(bool transA, bool transB, int M, int N, int K, float alpha, const floa
     for (int64_t i = 0; i < (int64_t)M * N; ++i) C[i] = beta == 0.0f ? 0.0f : beta * C[i];
     return;
   }
-  // op(A) = A^T (the weight gradients, K = all time steps) stays on OpenBLAS: transposing A first
-  // cost more than the faster kernel saved (measured).
-  if (use_openblas() || transA || !worth_packing(M, N, K)) return gemm_openblas(transA, transB, M, N, K, alpha, A, B, beta, C);
-  thread_local PackedB packed;            // reused: no allocation per call once it is large enough
+  thread_local PackedB packed;  // reused: no allocation per call once it is large enough
+  if (transA) {
+    // op(A) = Aᵀ: the weight gradients, dW[G, H] = dpreᵀ · h with K = all time steps × batch.
+    // The kernel reads Aᵀ in place; K is cut into chunks of kTransAChunk rows so that each
+    // chunk's packed B stays in L2 while every row block of C passes over it (one pass over C
+    // per chunk). B transposed as well is rare here and stays on OpenBLAS.
+    if (use_openblas() || transB || !worth_packing_transposed(M, N, K))
+      return gemm_openblas(transA, transB, M, N, K, alpha, A, B, beta, C);
+    for (int k0 = 0; k0 < K; k0 += kTransAChunk) {
+      const int kc = std::min(kTransAChunk, K - k0);
+      repack_b(packed, B + (size_t)k0 * N, N, kc, false);
+      gemm_packed_a(true, M, alpha, A + (size_t)k0 * M, M, packed, k0 == 0 ? beta : 1.0f, C, N);
+    }
+    return;
+  }
+  if (use_openblas() || !worth_packing(M, N, K)) return gemm_openblas(transA, transB, M, N, K, alpha, A, B, beta, C);
   repack_b(packed, B, N, K, transB);
   gemm_packed(M, alpha, A, K, packed, beta, C, N);
 }

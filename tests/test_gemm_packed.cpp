@@ -35,17 +35,18 @@ std::vector<float> random_vector(size_t n, std::mt19937& rng) {
   return v;
 }
 
-// One case: C = alpha A op(B) + beta C through gemm_packed and through gemm(); every element must
-// agree to 1e-5 of the size of its terms (sum of |alpha a b| and |beta c|).
+// One case: C = alpha op(A) op(B) + beta C through gemm_packed (gemm_packed_a when transA) and
+// through OpenBLAS; every element must agree to 1e-5 of the size of its terms (sum of |alpha a b|
+// and |beta c|). op(A) = A stored [M, lda >= K], or Aᵀ with A stored [K, lda >= M] when transA.
 void check_case(int M, int N, int K, bool transB, float alpha, float beta, std::mt19937& rng, int lda_pad = 0,
-                int ldc_pad = 0) {
-  const int lda = K + lda_pad, ldc = N + ldc_pad;
-  std::vector<float> A = random_vector((size_t)M * lda, rng), B = random_vector((size_t)N * K, rng);
+                int ldc_pad = 0, bool transA = false) {
+  const int lda = (transA ? M : K) + lda_pad, ldc = N + ldc_pad;
+  std::vector<float> A = random_vector((size_t)(transA ? K : M) * lda, rng), B = random_vector((size_t)N * K, rng);
   std::vector<float> C0 = random_vector((size_t)M * ldc, rng);
-  // gemm() wants contiguous A and C: compact copies.
+  // OpenBLAS (as gemm_openblas calls it) wants contiguous op(A) rows and C: compact copies.
   std::vector<float> Ac((size_t)M * K), ref((size_t)M * N), scale((size_t)M * N);
   for (int i = 0; i < M; ++i)
-    for (int k = 0; k < K; ++k) Ac[(size_t)i * K + k] = A[(size_t)i * lda + k];
+    for (int k = 0; k < K; ++k) Ac[(size_t)i * K + k] = transA ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
   for (int i = 0; i < M; ++i)
     for (int j = 0; j < N; ++j) ref[(size_t)i * N + j] = C0[(size_t)i * ldc + j];
   gemm_openblas(false, transB, M, N, K, alpha, Ac.data(), B.data(), beta, ref.data());
@@ -64,15 +65,16 @@ void check_case(int M, int N, int K, bool transB, float alpha, float beta, std::
   if (beta == 0.0f)  // C must not be read: NaNs there must not come out
     for (int i = 0; i < M; ++i)
       for (int j = 0; j < N; ++j) C[(size_t)i * ldc + j] = std::numeric_limits<float>::quiet_NaN();
-  gemm_packed(M, alpha, A.data(), lda, P, beta, C.data(), ldc);
+  gemm_packed_a(transA, M, alpha, A.data(), lda, P, beta, C.data(), ldc);
 
   int bad = 0;
   for (int i = 0; i < M; ++i) {
     for (int j = 0; j < N; ++j) {
       float got = C[(size_t)i * ldc + j], want = ref[(size_t)i * N + j];
       if (!(std::fabs(got - want) <= 1e-5f * scale[(size_t)i * N + j] + 1e-30f) && bad++ < 3)
-        FAIL_CHECK("M=" << M << " N=" << N << " K=" << K << " transB=" << transB << " alpha=" << alpha
-                        << " beta=" << beta << " C[" << i << "," << j << "] = " << got << ", OpenBLAS " << want);
+        FAIL_CHECK("M=" << M << " N=" << N << " K=" << K << " transA=" << transA << " transB=" << transB
+                        << " alpha=" << alpha << " beta=" << beta << " C[" << i << "," << j << "] = " << got
+                        << ", OpenBLAS " << want);
     }
     for (int j = N; j < ldc; ++j)  // padding past N is not touched
       if (C[(size_t)i * ldc + j] != C0[(size_t)i * ldc + j] && bad++ < 3) FAIL_CHECK("wrote past N");
@@ -182,6 +184,26 @@ TEST_CASE("gemm_packed: called inside a parallel region (a team smaller than get
         FAIL_CHECK("element " << i << ": " << C1[i] << ", " << C2[i] << " vs " << ref[i]);
     CHECK(bad == 0);
   });
+}
+
+TEST_CASE("gemm_packed_a: A transposed (the weight-gradient products), every kernel and edge", "[gemm_packed]") {
+  for_each_kernel([](const std::string&) {
+    std::mt19937 rng(11);
+    // Rows and columns off every tile size; K across the k block; padded leading dimensions.
+    for (auto [M, N, K] : std::vector<std::tuple<int, int, int>>{{1, 1, 1}, {7, 17, 5}, {9, 49, 33}, {64, 320, 600},
+                                                                  {130, 97, 1030}, {1280, 48, 64}})
+      for (bool transB : {false, true}) {
+        check_case(M, N, K, transB, 1.0f, 0.0f, rng, 0, 0, true);
+        check_case(M, N, K, transB, 0.5f, 1.0f, rng, 3, 5, true);
+      }
+  });
+  KernelGuard guard;
+  set_threads(2);
+  std::mt19937 rng(12);
+  check_case(300, 200, 700, false, 1.0f, 0.7f, rng, 1, 0, true);  // two threads, row and column splits
+  CHECK_THROWS_AS(gemm_packed_a(true, 8, 1.0f, nullptr, 7, pack_b(std::vector<float>(16).data(), 4, 4, false), 0.0f,
+                                std::vector<float>(32).data(), 4),
+                  std::invalid_argument);  // lda < M
 }
 
 TEST_CASE("gemm_packed: K = 0 scales C by beta; M = 0 or N = 0 do nothing", "[gemm_packed]") {
@@ -319,7 +341,9 @@ TEST_CASE("gemm_packed: an LSTM step fused into the epilogue", "[gemm_packed]") 
 
 TEST_CASE("the engine's gemm(), which sends large products to the packed kernels, agrees with OpenBLAS", "[gemm]") {
   Rng rng(5);
-  for (auto [M, N, K] : std::vector<std::tuple<int, int, int>>{{640, 1280, 32}, {6400, 320, 1280}, {512, 34, 320}, {3, 50, 50}})
+  for (auto [M, N, K] : std::vector<std::tuple<int, int, int>>{
+           {640, 1280, 32}, {6400, 320, 1280}, {512, 34, 320}, {3, 50, 50},
+           {1280, 320, 1100}, {256, 64, 513}, {33, 20, 64}})  // Aᵀ·B in K chunks: one, two, a ragged third
     for (bool ta : {false, true})
       for (bool tb : {false, true}) {
         std::vector<float> A((size_t)M * K), B((size_t)K * N), C((size_t)M * N), R((size_t)M * N);

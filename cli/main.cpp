@@ -4,9 +4,11 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "engine/allocator.h"
 #include "engine/kernels.h"
 
 int main(int argc, char** argv) {
+  memsig::keep_freed_memory();  // reuse each step's freed tensors instead of faulting in fresh pages
   memsig::set_threads(0);  // all cores unless --threads says otherwise
   CLI::App app{"memsig: train character language models and read their memory signatures", "memsig"};
   app.require_subcommand(1);

@@ -137,13 +137,22 @@ static int idle_cores(int cores) {
   return std::max(1, std::min(cores, cores - busy));
 }
 
+static bool g_threads_fixed = false;
+bool threads_fixed_by_user() { return g_threads_fixed; }
+
 void set_threads(int n) {
+  g_threads_fixed = n > 0;
   if (n <= 0) {  // OMP_NUM_THREADS when set, else the cores other processes leave idle
     const char* env = std::getenv("OMP_NUM_THREADS");
     n = env ? std::atoi(env) : 0;
+    g_threads_fixed = n > 0;
   }
   if (n <= 0) n = idle_cores((int)std::thread::hardware_concurrency());
-  if (n <= 0) n = 1;
+  set_adapted_threads(n);
+}
+
+void set_adapted_threads(int n) {
+  n = std::max(n, 1);
   g_threads = n;
   openblas_set_num_threads(n);
 #ifdef _OPENMP

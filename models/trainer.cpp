@@ -5,11 +5,13 @@
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 
 #include "corpora/batches.h"
 #include "engine/files.h"
 #include "engine/kernels.h"
 #include "engine/optim.h"
+#include "engine/thread_governor.h"
 #include "models/progress.h"
 
 namespace memsig {
@@ -96,6 +98,8 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
   };
 
   JobClock clock(prog.seconds, opt.cpu_clock, get_threads());
+  // Threads left to us (no --threads) follow the measured speed: fewer under contention.
+  ThreadGovernor governor(!threads_fixed_by_user(), (int)std::max(1u, std::thread::hardware_concurrency()));
   double last_ckpt = clock.elapsed();
   ProgressMeter meter(opt.progress_seconds, clock.elapsed(), prog.chars);
   XentStats window;      // training loss since the last progress line
@@ -146,6 +150,7 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
       }
       ++prog.step;
       prog.chars += (int64_t)stats.count;
+      governor.step_done(stats.count);
       window.nats += stats.nats; window.count += stats.count;
       since_eval.nats += stats.nats; since_eval.count += stats.count;
       recent.nats += stats.nats; recent.count += stats.count;
@@ -164,9 +169,10 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
         if (opt.max_minutes > 0) eta = std::min(eta, opt.max_minutes * 60 - now);
         if (opt.max_steps > 0)  // steps left at the average time per target of this window
           eta = std::min(eta, (opt.max_steps - prog.step) * ((double)prog.chars / prog.step) / std::max(rate, 1.0));
-        std::fprintf(stderr, "train  epoch %d/%d  batch %d/%d  %.1fk chars/s  loss %.4f bpc  elapsed %s  ETA %s\n",
+        std::fprintf(stderr, "train  epoch %d/%d  batch %d/%d  %.1fk chars/s  loss %.4f bpc  elapsed %s  ETA %s  threads %d\n",
                      prog.epoch + 1, opt.epochs, prog.next_batch + 1, n_batches, rate / 1000,
-                     window.nats / window.count / std::log(2.0), fmt_duration(now).c_str(), fmt_duration(eta).c_str());
+                     window.nats / window.count / std::log(2.0), fmt_duration(now).c_str(), fmt_duration(eta).c_str(),
+                     get_threads());
         window = XentStats{};
         meter.reset(now, prog.chars);
       }

@@ -90,6 +90,7 @@ Signature Lab::signature(const std::string& model_path, const Corpus& corpus, Si
   const std::string out = path("signatures/" + tag + ".json");
   auto source = state_source(load_any_model(model_path));
   so.checkpoint = out + ".partial";
+  so.state_cache = &states_;
   if (file_exists(out)) {  // reused only when computed for this model with exactly these settings
     Signature cached = load_signature(out);
     bool covers = true;

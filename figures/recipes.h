@@ -47,6 +47,9 @@ class Lab {
                       bool need_rows = false);
   SignatureOptions signature_options() const;  // the preset's positions, lags and decoder epochs
   std::string path(const std::string& name) const;  // opt.work_dir + "/" + name
+
+ private:
+  StateCache states_;  // the last model's extracted states: a decoder sweep probes them again
 };
 
 std::string config_tag(const CharLMConfig& cfg);  // "gru1x320"

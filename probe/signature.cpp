@@ -36,17 +36,32 @@ std::vector<EntrySignature> probe_source(const StateSource& source, const Corpus
   if (!todo.empty()) {
     so.entries = todo;
     auto t0 = std::chrono::steady_clock::now();
-    so.max_positions = opt.max_train_positions;
-    StateSet train = extract_states(source, corpus.train, so);
-    so.max_positions = opt.max_eval_positions;
-    so.seed += 1;
-    StateSet valid = extract_states(source, corpus.valid, so);
-    so.seed += 1;
-    StateSet test = extract_states(source, corpus.test, so);
+    std::string key = source.identity() + "|state " + source.state_kind() + "|" + corpus.name + "|" + std::to_string(corpus.train.size()) + "/" +
+                      std::to_string(corpus.valid.size()) + "/" + std::to_string(corpus.test.size()) + "|lag " +
+                      std::to_string(so.max_lag) + " seed " + std::to_string(so.seed) + " batch " + std::to_string(so.batch) +
+                      " positions " + std::to_string(opt.max_train_positions) + "/" + std::to_string(opt.max_eval_positions) +
+                      " entries";
+    for (int e : so.entries) key += " " + std::to_string(e);
+    StateCache local;
+    StateCache& c = opt.state_cache ? *opt.state_cache : local;
+    const bool reused = c.key == key;
+    if (!reused) {
+      c.key.clear();  // invalid until all three are in
+      so.max_positions = opt.max_train_positions;
+      c.train = extract_states(source, corpus.train, so);
+      so.max_positions = opt.max_eval_positions;
+      so.seed += 1;
+      c.valid = extract_states(source, corpus.valid, so);
+      so.seed += 1;
+      c.test = extract_states(source, corpus.test, so);
+      c.key = key;
+    }
+    const StateSet &train = c.train, &valid = c.valid, &test = c.test;
     double t_extract = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!opt.quiet)
-      std::fprintf(stderr, "%s: states of %lld/%lld/%lld positions (train/valid/test) in %.1f s\n", what,
-                   (long long)train.n, (long long)valid.n, (long long)test.n, t_extract);
+      std::fprintf(stderr, "%s: states of %lld/%lld/%lld positions (train/valid/test) %s %.1f s\n", what,
+                   (long long)train.n, (long long)valid.n, (long long)test.n, reused ? "reused from memory," : "in",
+                   t_extract);
     const int64_t kMinTrain = 100, kMinEval = 20;
     if (train.n < kMinTrain || valid.n < kMinEval || test.n < kMinEval)
       throw std::invalid_argument("too few positions to probe: " + std::to_string(train.n) + "/" + std::to_string(valid.n) +

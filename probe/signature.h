@@ -58,6 +58,13 @@ struct Signature {
   nlohmann::json settings;
 };
 
+// The states last extracted for one source and corpus, kept so that probing them again with other
+// decoder settings (Figure 2's capacity sweep) skips the extraction. Not a setting: reuse only.
+struct StateCache {
+  std::string key;  // the source's identity, the corpus and the state options
+  StateSet train, valid, test;
+};
+
 struct SignatureOptions {
   StateOptions states;                  // entries, max_lag, seed
   int64_t max_train_positions = 200000;
@@ -69,6 +76,7 @@ struct SignatureOptions {
   // When set, each finished layer is saved here at once, and layers already in it (from a stopped
   // run with the same settings and the same model) are reused rather than probed again.
   std::string checkpoint;
+  StateCache* state_cache = nullptr;   // when set: states reused from it, or extracted into it
 };
 
 Signature compute_signature(const StateSource& source, const Corpus& corpus, const SignatureOptions& opt);

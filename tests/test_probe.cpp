@@ -147,6 +147,30 @@ TEST_CASE("a stopped signature run reuses the layers its checkpoint holds, if th
   std::filesystem::remove(o.checkpoint);
 }
 
+TEST_CASE("a state cache gives a second decoder setting the same states, and a new model new ones", "[probe]") {
+  auto model = delay_line_lstm(2);
+  Corpus c = iid_letters(8);
+  c.train.resize(100);
+  SignatureOptions o = small_options(2, 8, 1, 20);
+  CharLMSource source(model);
+  StateCache cache;
+  o.state_cache = &cache;
+  Signature a = compute_signature(source, c, o);
+  REQUIRE(!cache.key.empty());
+  const int64_t n = cache.train.n;
+  o.probe.hidden = 9;  // another decoder on the cached states ...
+  Signature with_cache = compute_signature(source, c, o);
+  o.state_cache = nullptr;  // ... gives what extracting them afresh gives
+  Signature without = compute_signature(source, c, o);
+  REQUIRE(to_json(with_cache).dump() == to_json(without).dump());
+  const std::string key = cache.key;
+  CharLMSource other(delay_line_lstm(3));
+  o.state_cache = &cache;
+  compute_signature(other, c, o);
+  REQUIRE(cache.key != key);  // another model's states replaced them
+  REQUIRE(cache.train.n == n);
+}
+
 TEST_CASE("colour maps run white to dark purple, and blue through white to red", "[probe]") {
   Rgb w = sequential_color(0), p = sequential_color(1);
   REQUIRE(w.r > 245); REQUIRE(w.g > 245); REQUIRE(w.b > 245);

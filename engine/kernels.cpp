@@ -127,13 +127,27 @@ void tanh_into(const float* x, float* y, int64_t n) { map_array(x, y, n, vtanh, 
 // (rounded), at least one. Threads that spin at a barrier while another process holds their core
 // slow every step down; measured here, a 2-thread run beside one busy process kept 47% of its
 // speed and a 1-thread run 65%.
+// The load average lags (a process started seconds ago is not in it yet), so the tasks runnable
+// right now (/proc/stat's procs_running, which counts this process's running thread too) are
+// taken as well, whichever shows more.
+int runnable_tasks() {
+  int n = -1;
+  if (FILE* f = std::fopen("/proc/stat", "r")) {
+    char line[256];
+    while (std::fgets(line, sizeof line, f))
+      if (std::sscanf(line, "procs_running %d", &n) == 1) break;
+    std::fclose(f);
+  }
+  return n;
+}
+
 static int idle_cores(int cores) {
   double load = 0;
   if (FILE* f = std::fopen("/proc/loadavg", "r")) {
     if (std::fscanf(f, "%lf", &load) != 1) load = 0;
     std::fclose(f);
   }
-  int busy = (int)(load + 0.5);
+  int busy = std::max((int)(load + 0.5), runnable_tasks() - 1);
   return std::max(1, std::min(cores, cores - busy));
 }
 

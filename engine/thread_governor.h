@@ -8,9 +8,13 @@
 //
 // So a loop that runs many similar steps (training) reports each step's work to the governor.
 // The governor times windows of steps: it runs on the current count, now and then tries the next
-// candidate below or above it (halving or doubling, within 1 .. the count it started with) for
-// one window, and moves there when that window ran at least 5% faster per unit of work. A window
-// is at least 2 s and 8 steps, so sentence-length noise averages out; trials come every ~20 s.
+// candidate below or above it (halving or doubling, within 1 .. max_threads) for one window, and
+// moves there when that window ran at least 5% faster per unit of work. A window is at least 2 s
+// and 8 steps, so sentence-length noise averages out. The first trial comes after ~8 s; each
+// failed one doubles the wait before the next (up to ~4 min), so a settled run spends under 1%
+// of its time on trials; a window 25% slower than the count's usual speed (another process has
+// started) brings the next trial forward at once. A trial of more threads is skipped while other
+// processes' runnable tasks would take the extra cores (/proc/stat procs_running).
 #pragma once
 #include <functional>
 
@@ -28,12 +32,14 @@ class ThreadGovernor {
 
  private:
   void begin_window(int threads);
+  bool probe_load_;
   std::function<double()> now_;
   bool enabled_;
   int max_, current_, trying_ = 0;  // trying_: the count on trial this window (0 = none)
-  int switches_ = 0, windows_since_trial_ = 0;
+  int switches_ = 0, windows_since_trial_ = 0, wait_windows_ = 0;
   bool try_lower_next_ = true;
   double work_ = 0, base_rate_ = 0;  // base_rate_: work/s of the last window on current_
+  double usual_rate_ = 0;            // its running average on current_ (windows outside trials)
   int steps_ = 0;
   double start_ = 0;
 };

@@ -75,4 +75,16 @@ TEST_CASE("the thread governor settles on the faster thread count", "[threads]")
   CHECK(run(2, 2, true, 0.098, 0.10, 400) == 2);
   // Disabled (the user fixed --threads): never changes.
   CHECK(run(2, 2, false, 0.01, 0.10, 400) == 2);
+
+  // Another process starts after 4000 quiet steps (two threads best, the governor long settled and
+  // backed off): two threads become slower than one, and the governor moves within 60 s.
+  set_adapted_threads(2);
+  double t = 0;
+  ThreadGovernor gov(true, 2, [&] { return t; });
+  for (int i = 0; i < 4000; ++i) { t += get_threads() == 1 ? 0.10 : 0.06; gov.step_done(100); }
+  REQUIRE(gov.threads() == 2);
+  const double start = t;
+  while (gov.threads() == 2 && t - start < 300) { t += get_threads() == 1 ? 0.10 : 0.25; gov.step_done(100); }
+  CHECK(gov.threads() == 1);
+  CHECK(t - start < 60);
 }

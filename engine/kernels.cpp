@@ -52,6 +52,14 @@ void gemm(bool transA, bool transB, int M, int N, int K, float alpha, const floa
     return;
   }
   thread_local PackedB packed;  // reused: no allocation per call once it is large enough
+  if (M == 1 && !transA) {
+    // One row (sampling at batch 1): a matrix-vector product. sgemm would pack B on every call
+    // (OpenBLAS's Haswell path, which it takes on AMD Zen, has no small-matrix shortcut): 54% of
+    // batch-1 sampling was that copy. sgemv reads B once, in place.
+    if (transB) cblas_sgemv(CblasRowMajor, CblasNoTrans, N, K, alpha, B, K, A, 1, beta, C, 1);  // B [N,K]: C = B a
+    else cblas_sgemv(CblasRowMajor, CblasTrans, K, N, alpha, B, N, A, 1, beta, C, 1);           // B [K,N]: C = Bᵀ a
+    return;
+  }
   if (transA) {
     // op(A) = Aᵀ: the weight gradients, dW[G, H] = dpreᵀ · h with K = all time steps × batch.
     // The kernel reads Aᵀ in place; K is cut into chunks of kTransAChunk rows so that each

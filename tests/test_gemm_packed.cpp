@@ -343,7 +343,8 @@ TEST_CASE("the engine's gemm(), which sends large products to the packed kernels
   Rng rng(5);
   for (auto [M, N, K] : std::vector<std::tuple<int, int, int>>{
            {640, 1280, 32}, {6400, 320, 1280}, {512, 34, 320}, {3, 50, 50},
-           {1280, 320, 1100}, {256, 64, 513}, {33, 20, 64}})  // Aᵀ·B in K chunks: one, two, a ragged third
+           {1280, 320, 1100}, {256, 64, 513}, {33, 20, 64},  // Aᵀ·B in K chunks: one, two, a ragged third
+           {1, 960, 320}, {1, 7, 5}})                         // one row: a matrix-vector product
     for (bool ta : {false, true})
       for (bool tb : {false, true}) {
         std::vector<float> A((size_t)M * K), B((size_t)K * N), C((size_t)M * N), R((size_t)M * N);

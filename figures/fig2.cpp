@@ -3,6 +3,7 @@
 // on every model, the best picked per model on valid.
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "engine/files.h"
 #include "figures/claims.h"
@@ -37,6 +38,23 @@ void figure_fig2(const FigureOptions& opt) {
   std::fprintf(stderr, "fig2: %zu models; CPU training budgets by size:", 2 * preset.sizes.size());
   for (int H : preset.sizes) std::fprintf(stderr, " %d units %g min", H, preset.minutes_for(H));
   std::fprintf(stderr, " (cached under %s)\n", opt.work_dir.c_str());
+  // Decoder capacities swept on every model (see below); the signature of one, cached.
+  std::vector<Capacity> caps = preset.name == "full"
+                                   ? std::vector<Capacity>{{"linear", 0, 0}, {"1x64", 1, 64}, {"1x256", 1, 256}, {"1x1024", 1, 1024}, {"2x256", 2, 256}}
+                                   : std::vector<Capacity>{{"linear", 0, 0}, {"1x64", 1, 64}};  // 1x64: the default, reused
+  const int sweep_h = preset.name == "full" ? preset.sizes[preset.sizes.size() / 2] : 0;
+  auto capacity_signature = [&](const CharLMConfig& cfg, const std::string& path, const Capacity& c) -> std::optional<Signature> {
+    // The widest decoder (1x1024) and two layers only on the middle size, whose sweep the map shows:
+    // on every model they would double the sweep's CPU time (figures/README.md).
+    if (preset.name == "full" && (c.hidden == 1024 || c.depth == 2) && cfg.hidden != sweep_h) return std::nullopt;
+    SignatureOptions so = lab.signature_options();
+    // The default decoder's signature is the one probed for the main map: taken from the cache.
+    const bool is_default = c.depth == so.probe.depth && c.hidden == so.probe.hidden;
+    so.probe.depth = c.depth;
+    so.probe.hidden = c.depth == 0 ? 64 : c.hidden;
+    if (!is_default) so.perfect_memory_k = 0;
+    return lab.signature(path, ptb, so, "ptb_" + config_tag(cfg) + (is_default ? "" : "_decoder_" + c.name));
+  };
   std::vector<EntrySignature> cols;
   std::vector<std::string> names;
   nlohmann::json out = {{"models", nlohmann::json::array()}};
@@ -49,6 +67,7 @@ void figure_fig2(const FigureOptions& opt) {
       std::string path = lab.model(ptb, cfg, preset.minutes_for(cfg.hidden), "ptb");
       EvalResult ev = evaluate(*load_model(path), ptb.test);
       Signature sig = lab.signature(path, ptb, lab.signature_options(), "ptb_" + config_tag(cfg));
+      for (auto& c : caps) capacity_signature(cfg, path, c);  // now, while this model's states are in memory
       const EntrySignature& l = sig.trained.layers.at(0);
       Estimate m = mean_accuracy(l);
       char name[64];
@@ -95,12 +114,9 @@ void figure_fig2(const FigureOptions& opt) {
 
   write_text_atomically(opt.out_dir + "/fig2.json", out.dump(1) + "\n");  // again below, with the decoder sweep
 
-  // Decoder capacity on every model: linear, 1x64, 1x256 and 2x256 on all (1x1024 too on the
+  // Decoder capacity on every model: linear, 1x64 and 1x256 on all (1x1024 and 2x256 too on the
   // 320-unit ones), the best picked per model on valid (the paper's way), and how far the
   // signature moves with capacity.
-  std::vector<Capacity> caps = preset.name == "full"
-                                   ? std::vector<Capacity>{{"linear", 0, 0}, {"1x64", 1, 64}, {"1x256", 1, 256}, {"1x1024", 1, 1024}, {"2x256", 2, 256}}
-                                   : std::vector<Capacity>{{"linear", 0, 0}, {"1x64", 1, 64}};  // 1x64: the default, reused
   std::vector<EntrySignature> cap_cols, best_cols;
   std::vector<std::string> cap_names, best_names;
   std::map<std::string, std::vector<Estimate>> best_recall;
@@ -113,17 +129,9 @@ void figure_fig2(const FigureOptions& opt) {
       std::string best;
       EntrySignature best_layer;
       for (auto& c : caps) {
-        // The widest decoder (1x1024) only on the models of the middle size, whose sweep the map shows:
-        // on every model it would double the sweep's CPU time (figures/README.md).
-        if (preset.name == "full" && c.hidden == 1024 && H != preset.sizes[preset.sizes.size() / 2]) continue;
-        SignatureOptions so = lab.signature_options();
-        // The default decoder's signature is the one probed above: taken from the cache, not probed again.
-        const bool is_default = c.depth == so.probe.depth && c.hidden == so.probe.hidden;
-        so.probe.depth = c.depth;
-        so.probe.hidden = c.depth == 0 ? 64 : c.hidden;
-        if (!is_default) so.perfect_memory_k = 0;
-        Signature sig = lab.signature(path, ptb, so, "ptb_" + config_tag(cfg) + (is_default ? "" : "_decoder_" + c.name));
-        const EntrySignature& l = sig.trained.layers.at(0);
+        std::optional<Signature> sig = capacity_signature(cfg, path, c);
+        if (!sig) continue;
+        const EntrySignature& l = sig->trained.layers.at(0);
         double v = mean_valid(l), m = mean_accuracy(l).value;
         lo = std::min(lo, m);
         hi = std::max(hi, m);
@@ -145,7 +153,6 @@ void figure_fig2(const FigureOptions& opt) {
       best_recall[cell_name(cell)].push_back(mean_accuracy(best_layer));
     }
   }
-  const int sweep_h = preset.name == "full" ? preset.sizes[preset.sizes.size() / 2] : 0;
   marginal_heatmap(cap_cols, cap_names,
                    sweep_h ? "PTB, " + std::to_string(sweep_h) + " units: accuracy by lag for five decoder capacities"
                            : std::string("PTB: accuracy by lag for each decoder capacity"))

@@ -48,9 +48,11 @@ Rgb series_color(size_t i) {
 
 Canvas draw_lineplot(const LinePlot& p) {
   const float title_px = 17, label_px = 14, tick_px = 12;
-  const int left = 70, right = 190, top = 40, bottom = 55;  // the legend sits on the right
-  Canvas c(p.width, p.height);
-  const int W = p.width - left - right, H = p.height - top - bottom;
+  const int left = 70, top = 40, bottom = 55;
+  const int W = p.width - left - 190, H = p.height - top - bottom;  // the legend sits on the right:
+  int legend = 0;                                                   // 190 px, or what its longest name needs
+  for (auto& s : p.series) legend = std::max(legend, 46 + Canvas::text_width(s.name, tick_px) + 12);
+  Canvas c(left + W + std::max(190, legend), p.height);
   double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
   auto fx = [&](double x) { return p.log_x ? std::log10(x) : x; };
   for (auto& s : p.series)

@@ -12,8 +12,9 @@
 namespace memsig {
 
 // Tells glibc's malloc to serve every block from its heap and not to trim it, so freed blocks are
-// reused by the next step (the process keeps its peak heap; peak RSS is unchanged). Call once at
-// the start of a program; a no-op where the C library is not glibc.
+// reused by the next step. The process keeps its peak heap, and fragmentation raises the peak:
+// LSTM 1x640 training on PTB's 64 longest sentences peaked at 1,295 MiB against 1,010 MiB with
+// glibc's defaults. Call once at the start of a program; a no-op where the C library is not glibc.
 void keep_freed_memory();
 
 }  // namespace memsig

@@ -23,8 +23,8 @@ int get_threads();
 // Whether the count was fixed by the user (set_threads(n > 0) or $OMP_NUM_THREADS) rather than
 // chosen from the load; a ThreadGovernor only adapts a count the user left to us.
 bool threads_fixed_by_user();
-void set_adapted_threads(int n);
-int runnable_tasks();  // tasks runnable on the machine now (Linux /proc/stat procs_running; -1 unknown)  // as set_threads(n) for a ThreadGovernor: the count stays ours to adapt
+void set_adapted_threads(int n);  // as set_threads(n) for a ThreadGovernor: the count stays ours to adapt
+int runnable_tasks();  // tasks runnable on the machine now (Linux /proc/stat procs_running; -1 unknown)
 
 // exp(x) to ~2 ulp for x in [-87, 88] (Cephes polynomial on x = n ln2 + r, then scale by 2^n);
 // NaN gives NaN.

@@ -10,7 +10,7 @@ namespace memsig {
 namespace {
 constexpr double kWindowSeconds = 2.0;   // a window: at least this long ...
 constexpr int kWindowSteps = 8;          // ... and this many steps
-constexpr int kWindowsBetweenTrials = 4; // windows on the current count before the first trial (~8 s);
+constexpr int kWindowsBetweenTrials = 4; // windows on the current count between trials (~8 s), to start with
 constexpr int kMaxWindowsBetweenTrials = 128;  // each failed trial doubles the wait, up to ~4 min
 constexpr double kBetter = 1.05;         // a trial must be 5% faster to be adopted
 constexpr double kSlowdown = 0.75;       // a window this much slower than usual prompts a trial
@@ -46,7 +46,6 @@ void ThreadGovernor::step_done(double work) {
     if (rate > kBetter * base_rate_) {
       current_ = trying_;
       base_rate_ = rate;
-      ++switches_;
       wait_windows_ = kWindowsBetweenTrials;  // conditions changed: look again soon
       usual_rate_ = rate;
     } else {

@@ -10,8 +10,8 @@
 // The governor times windows of steps: it runs on the current count, now and then tries the next
 // candidate below or above it (halving or doubling, within 1 .. max_threads) for one window, and
 // moves there when that window ran at least 5% faster per unit of work. A window is at least 2 s
-// and 8 steps, so sentence-length noise averages out. The first trial comes after ~8 s; each
-// failed one doubles the wait before the next (up to ~4 min), so a settled run spends under 1%
+// and 8 steps, so sentence-length noise averages out. The first trial comes after the first
+// window, the next after 4 windows (~8 s); each failed one doubles the wait (up to ~4 min), so a settled run spends under 1%
 // of its time on trials; a window 25% slower than the count's usual speed (another process has
 // started) brings the next trial forward at once. A trial of more threads is skipped while other
 // processes' runnable tasks would take the extra cores (/proc/stat procs_running).
@@ -28,7 +28,6 @@ class ThreadGovernor {
   // After each step: `work` units done (characters, targets) in that step.
   void step_done(double work);
   int threads() const { return current_; }
-  int switches() const { return switches_; }
 
  private:
   void begin_window(int threads);
@@ -36,7 +35,7 @@ class ThreadGovernor {
   std::function<double()> now_;
   bool enabled_;
   int max_, current_, trying_ = 0;  // trying_: the count on trial this window (0 = none)
-  int switches_ = 0, windows_since_trial_ = 0, wait_windows_ = 0;
+  int windows_since_trial_ = 0, wait_windows_ = 0;
   bool try_lower_next_ = true;
   double work_ = 0, base_rate_ = 0;  // base_rate_: work/s of the last window on current_
   double usual_rate_ = 0;            // its running average on current_ (windows outside trials)

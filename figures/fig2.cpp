@@ -1,6 +1,7 @@
 // fig2.cpp — Figure 2: state size. 1-layer GRU and LSTM LMs of 80, 160, 320 and 640 units on PTB:
-// marginal recall by lag (a column per model), test perplexities, and decoders of five capacities
-// on every model, the best picked per model on valid.
+// marginal recall by lag (a column per model), test perplexities, and a decoder-capacity sweep on
+// every model (linear, 1x64, 1x256; also 1x1024 and 2x256 on the 320-unit ones), the best picked
+// per model on valid.
 #include <cmath>
 #include <cstdio>
 #include <optional>
@@ -136,7 +137,7 @@ void figure_fig2(const FigureOptions& opt) {
         lo = std::min(lo, m);
         hi = std::max(hi, m);
         if (v > best_valid) { best_valid = v; best = c.name; best_layer = l; }
-        if (H == preset.sizes[preset.sizes.size() / 2] || preset.name != "full") {  // the map shows one size's sweep
+        if (!sweep_h || H == sweep_h) {  // the map shows one size's sweep (every size's in the quick preset)
           cap_cols.push_back(l);
           cap_names.push_back(std::string(cell == Cell::GRU ? "GRU " : "LSTM ") + std::to_string(H) + " " + c.name);
         }

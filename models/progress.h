@@ -11,26 +11,22 @@ namespace memsig {
 std::string fmt_duration(double seconds);  // "3m07s", "1h02m", "?" when unknown
 
 // Time of a job across resumes: the seconds recorded before this session plus this session's.
-// Wall time by default; with cpu = true the process's CPU time divided by `threads`, which does
-// not run while the job is stopped (SIGSTOP) or waiting for a core another process holds, so a
-// budget in CPU minutes buys about the same training on a busy machine as on a quiet one.
+// Wall time by default; with cpu = true the process's CPU time per thread: each interval between
+// two calls adds its CPU time divided by the thread count in use then (get_threads(), which a
+// ThreadGovernor may change). It does not run while the job is stopped (SIGSTOP) or waiting for a
+// core another process holds, so a budget in CPU minutes buys about the same training on a busy
+// machine as on a quiet one. Call elapsed() often (the trainer does, every step).
 double process_cpu_seconds();
 class JobClock {
  public:
-  explicit JobClock(double seconds_before = 0, bool cpu = false, int threads = 1)
-      : before_(seconds_before), cpu_(cpu), threads_(std::max(threads, 1)), start_(std::chrono::steady_clock::now()),
-        cpu_start_(cpu ? process_cpu_seconds() : 0) {}
-  double elapsed() const {
-    if (cpu_) return before_ + (process_cpu_seconds() - cpu_start_) / threads_;
-    return before_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  }
+  explicit JobClock(double seconds_before = 0, bool cpu = false);
+  double elapsed() const;
 
  private:
   double before_;
   bool cpu_;
-  int threads_;
   std::chrono::steady_clock::time_point start_;
-  double cpu_start_;
+  mutable double cpu_last_ = 0, cpu_per_thread_ = 0;  // CPU time at the last call; its sum per thread
 };
 
 // Rate and ETA since the last line: due(now) says when `every` seconds have passed.

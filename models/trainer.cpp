@@ -97,7 +97,7 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
                              " (try a lower --lr or gradient clipping)");
   };
 
-  JobClock clock(prog.seconds, opt.cpu_clock, get_threads());
+  JobClock clock(prog.seconds, opt.cpu_clock);
   // Threads left to us (no --threads) follow the measured speed: fewer under contention.
   ThreadGovernor governor(!threads_fixed_by_user(), (int)std::max(1u, std::thread::hardware_concurrency()));
   double last_ckpt = clock.elapsed();

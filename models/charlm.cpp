@@ -106,4 +106,14 @@ void CharLM::score(const Batch& batch, TargetScores& out) const {
   }
 }
 
+void check_config(const CharLMConfig& cfg) {
+  auto within = [](const char* what, int v, int max) {
+    if (v < 1 || v > max)
+      throw std::invalid_argument(std::string(what) + " " + std::to_string(v) + " is outside 1.." + std::to_string(max));
+  };
+  within("layers", cfg.layers, kMaxConfigLayers);
+  within("hidden size", cfg.hidden, kMaxConfigHidden);
+  within("embedding size", cfg.embed, kMaxConfigEmbed);
+}
+
 }  // namespace memsig

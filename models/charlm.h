@@ -27,6 +27,11 @@ struct CharLMConfig {
   float dropout = 0.0f;
 };
 
+// The sizes a char LM is built with by `train`, `bench` and the recipes (a model file may be
+// larger, up to model_file.h's limits); check_config throws std::invalid_argument naming the size.
+constexpr int kMaxConfigLayers = 16, kMaxConfigHidden = 8192, kMaxConfigEmbed = 4096;
+void check_config(const CharLMConfig& cfg);
+
 struct LMForward {
   Var logits;                                             // [T*B, vocab]
   std::vector<std::shared_ptr<const RnnStates>> states;   // one per layer: every step's h (and c)

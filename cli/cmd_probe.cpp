@@ -8,6 +8,7 @@
 #include "engine/files.h"
 #include "corpora/corpus.h"
 #include "figures/figures.h"
+#include "figures/plan.h"
 #include "figures/signature_plots.h"
 #include "models/model_file.h"
 #include "probe/sources.h"
@@ -188,13 +189,70 @@ void add_figure(CLI::App& app) {
   cmd->add_option("--max-positions", o.max_train_positions)->capture_default_str()->check(integer_in(1, kNoLimit));
   cmd->add_option("--seed", o.seed)->capture_default_str()->check(integer_in(0, kNoLimit));
   cmd->add_flag("--quiet", o.quiet);
+  static std::string plan_format, plan_file, entry;
+  static bool status = false;
+  cmd->add_option("--plan", plan_format, "write the study as jobs for a scheduler instead of running it: make | parallel | slurm")
+      ->check(CLI::IsMember({"make", "parallel", "slurm"}));
+  cmd->add_option("--plan-file", plan_file, "where --plan writes (default WORK/plan/NAME.mk, .parallel.sh or .slurm.sh)");
+  cmd->add_option("--entry", entry, "compute this one cache entry of the study and stop (what a plan's jobs run)");
+  cmd->add_flag("--status", status, "list the study's jobs: done, running, stopped or missing");
   add_common(cmd);
   cmd->callback([] {
-    if (which == "fig5" || which == "all") figure_fig5(o);
-    if (which == "fig3" || which == "all") figure_fig3(o);
-    if (which == "fig4" || which == "all") figure_fig4(o);
-    if (which == "fig2" || which == "all") figure_fig2(o);
-    if (which == "fig1" || (which == "all" && o.preset == "full")) figure_fig1(o);
+    // The recipes in the order `all` runs them (fig1 only with the full preset).
+    auto run = [](FigureOptions f) {
+      const std::vector<std::pair<std::string, void (*)(const FigureOptions&)>> recipes = {
+          {"fig5", figure_fig5}, {"fig3", figure_fig3}, {"fig4", figure_fig4}, {"fig2", figure_fig2}, {"fig1", figure_fig1}};
+      for (auto& [name, recipe] : recipes) {
+        if (which != name && !(which == "all" && (name != "fig1" || f.preset == "full"))) continue;
+        f.figure = name;
+        recipe(f);
+        if (!f.plan && f.entry.empty()) {  // an assembled figure: its plan job is done
+          make_dirs(f.work_dir + "/plan");
+          write_text_atomically(f.work_dir + "/plan/" + name + ".done", "done\n");
+        }
+      }
+    };
+    if (!plan_format.empty() || status) {
+      Plan plan;
+      FigureOptions f = o;
+      f.plan = &plan;
+      run(f);
+      if (status) {
+        print_plan_status(plan);
+        return;
+      }
+      namespace fs = std::filesystem;
+      // Jobs may run from another folder (a cluster node): every path absolute.
+      std::string options = " --preset " + o.preset + " --work " + sh_quote(fs::absolute(o.work_dir).string()) + " --out " +
+                            sh_quote(fs::absolute(o.out_dir).string()) + " --seed " + std::to_string(o.seed) +
+                            " --max-positions " + std::to_string(o.max_train_positions);
+      char minutes[32];
+      std::snprintf(minutes, sizeof minutes, "%.17g", o.train_minutes);
+      options += std::string(" --train-minutes ") + minutes;
+      if (!o.model.empty()) options += " --model " + sh_quote(fs::absolute(o.model).string());
+      if (o.quiet) options += " --quiet";
+      const std::string ext = plan_format == "make" ? ".mk" : plan_format == "parallel" ? ".parallel.sh" : ".slurm.sh";
+      std::string file = plan_file.empty() ? o.work_dir + "/plan/" + which + ext : plan_file;
+      if (auto dir = fs::path(file).parent_path(); !dir.empty()) make_dirs(dir.string());
+      std::error_code ec;
+      std::string memsig = fs::read_symlink("/proc/self/exe", ec).string();
+      std::string how = write_plan(plan, plan_format, memsig.empty() ? "memsig" : memsig, options, file);
+      std::printf("wrote %s: %zu jobs in %zu stages; run it with: %s\n", file.c_str(), plan.jobs.size(), plan.stages().size(),
+                  how.c_str());
+      return;
+    }
+    if (!entry.empty()) {
+      FigureOptions f = o;
+      f.entry = entry;
+      try {
+        run(f);
+      } catch (const EntryDone& d) {
+        std::printf("%s: in the cache\n", d.id.c_str());
+        return;
+      }
+      throw CLI::ValidationError("--entry: no entry '" + entry + "' in " + which + " (memsig figure " + which + " --status lists them)");
+    }
+    run(o);
   });
 }
 

@@ -5,6 +5,8 @@
 
 #include "bench/bench.h"
 #include "cli/commands.h"
+#include "cli/device_option.h"
+#include "engine/device.h"
 #include "engine/kernels.h"
 
 namespace memsig::cli {
@@ -24,12 +26,14 @@ void add_bench(CLI::App& app) {
   cmd->add_flag("--ptb-memory", memory, "peak memory of LSTM 1x640 training steps on PTB's longest batch");
   cmd->add_option("--sample", sample_steps, "time sampling at batch 1 for this many steps (per config) instead of training");
   add_common(cmd);
+  add_device(cmd);
   cmd->callback([] {
     if (memory) {  // alone, so the process's peak RSS is this measurement's
       std::printf("%s\n", bench_ptb_memory(batch, embed).dump().c_str());
       return;
     }
     nlohmann::json out = {{"threads", get_threads()}};
+    out["device"] = device_name(default_device());
     if (sample_steps > 0) {
       std::stringstream ss(configs);
       std::string item;

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "corpora/corpus.h"
 #include "engine/files.h"
 #include "engine/kernels.h"
@@ -64,6 +65,7 @@ void add_train(CLI::App& app) {
   cmd->add_option("--log", o.log_csv, "write the learning curve (CSV)");
   cmd->add_flag("--quiet", o.quiet, "no progress lines");
   add_common(cmd);
+  add_device(cmd);
   cmd->callback([] {
     o.model.cell = parse_cell(cell);
     check_loop_options(o);
@@ -86,6 +88,7 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--batch", batch)->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_flag("--json", as_json);
   add_common(cmd);
+  add_device(cmd);
   cmd->callback([] {
     AnyModel model = load_any_model(model_path);
     if (!other_path.empty()) {

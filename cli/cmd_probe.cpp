@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "engine/files.h"
 #include "corpora/corpus.h"
 #include "figures/figures.h"
@@ -61,6 +62,7 @@ void add_signature(CLI::App& app) {
   cmd->add_option("--out", out, "output folder")->required();
   cmd->add_flag("--quiet", o.quiet);
   add_common(cmd);
+  add_device(cmd);
   cmd->callback([] {
     if (corpus.empty() && (train.empty() || valid.empty() || test.empty()))
       throw CLI::ValidationError("signature needs --corpus, or --train, --valid and --test");
@@ -163,6 +165,7 @@ void add_figure(CLI::App& app) {
   cmd->add_option("--seed", o.seed)->capture_default_str();
   cmd->add_flag("--quiet", o.quiet);
   add_common(cmd);
+  add_device(cmd);
   cmd->callback([] {
     if (which == "fig5" || which == "all") figure_fig5(o);
     if (which == "fig3" || which == "all") figure_fig3(o);

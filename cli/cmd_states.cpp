@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "corpora/corpus.h"
 #include "models/model_file.h"
 #include "probe/state_dump.h"
@@ -19,6 +20,7 @@ void add_states(CLI::App& app) {
   cmd->add_option("--max-segments", max_segments, "only the first N segments (0 = all)")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--out", out, "the .safetensors file to write")->required();
   add_common(cmd);
+  add_device(cmd);
   cmd->callback([] {
     auto model = load_model(model_path);
     std::vector<Segment> segs = data.load();

@@ -2,7 +2,7 @@
 # the cuDNN RNN backend in engine/cuda/ (README, "GPU").
 #
 # MEMSIG_CUDA defaults to ON when nvcc and cuDNN are found (PATH, $CUDA_HOME, /usr/local/cuda,
-# the system paths), OFF otherwise; the CPU build never needs CUDA. (The Makefile's own builds
+# the system paths) and the build is not a cross build, OFF otherwise; the CPU build never needs CUDA. (The Makefile's own builds
 # choose explicitly: `make` is the CPU build, `make cuda` builds build-cuda/.)
 #
 # The one .cu file is compiled by a custom command running nvcc, not through enable_language(CUDA).
@@ -22,7 +22,8 @@ if(MEMSIG_NVCC)
 endif()
 find_path(CUDNN_INCLUDE_DIR cudnn.h HINTS ${_cuda_hints} PATH_SUFFIXES include)
 find_library(CUDNN_LIBRARY cudnn HINTS ${_cuda_hints} PATH_SUFFIXES lib64 lib)
-if(MEMSIG_NVCC AND CUDNN_INCLUDE_DIR AND CUDNN_LIBRARY)
+# A cross build (e.g. cmake/aarch64-linux-gnu.cmake) would find the host's x86 CUDA: off by default.
+if(MEMSIG_NVCC AND CUDNN_INCLUDE_DIR AND CUDNN_LIBRARY AND NOT CMAKE_CROSSCOMPILING)
   set(_cuda_default ON)
 else()
   set(_cuda_default OFF)

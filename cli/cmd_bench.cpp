@@ -6,6 +6,8 @@
 #include "bench/bench.h"
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/device_option.h"
+#include "engine/device.h"
 #include "engine/kernels.h"
 
 namespace memsig::cli {
@@ -26,6 +28,7 @@ void add_bench(CLI::App& app) {
   cmd->add_option("--sample", sample_steps, "time sampling at batch 1 for this many steps (per config) instead of training")
       ->check(integer_in(0, 100000000));
   add_common(cmd);
+  add_device(cmd);
   cmd->callback([] {
     if (memory) {  // alone, so the process's peak RSS is this measurement's
       std::printf("%s\n", bench_ptb_memory(batch, embed).dump().c_str());
@@ -33,6 +36,7 @@ void add_bench(CLI::App& app) {
     }
     nlohmann::json out = {{"threads", get_threads()}};
     const auto parsed = parse_bench_configs(configs, embed);  // all of them, before any work
+    out["device"] = device_name(default_device());
     if (sample_steps > 0) {
       for (auto& [item, cfg] : parsed) out["sample"][item] = bench_sampling(cfg, sample_steps);
       std::printf("%s\n", out.dump().c_str());

@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/device_option.h"
 #include "corpora/corpus.h"
 #include "engine/files.h"
 #include "engine/kernels.h"
@@ -76,6 +77,7 @@ void add_train(CLI::App& app) {
   cmd->add_option("--log", o.log_csv, "write the learning curve (CSV)");
   cmd->add_flag("--quiet", o.quiet, "no progress lines");
   add_common(cmd);
+  add_device(cmd);
   cmd->callback([] {
     o.model.cell = parse_cell(cell);
     check_loop_options(o);
@@ -101,6 +103,7 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--batch", batch)->capture_default_str()->check(integer_in(1, 65536));
   cmd->add_flag("--json", as_json);
   add_common(cmd);
+  add_device(cmd);
   cmd->callback([] {
     AnyModel model = load_any_model(model_path);
     if (!other_path.empty()) {

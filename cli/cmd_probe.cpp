@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/device_option.h"
 #include "engine/files.h"
 #include "corpora/corpus.h"
 #include "figures/figures.h"
@@ -79,6 +80,7 @@ void add_signature(CLI::App& app) {
   cmd->add_option("--out", out, "output folder")->required();
   cmd->add_flag("--quiet", o.quiet);
   add_common(cmd);
+  add_device(cmd);
   cmd->callback([] {
     if (corpus.empty() && (train.empty() || valid.empty() || test.empty()))
       throw CLI::ValidationError("signature needs --corpus, or --train, --valid and --test");
@@ -197,6 +199,7 @@ void add_figure(CLI::App& app) {
   cmd->add_option("--entry", entry, "compute this one cache entry of the study and stop (what a plan's jobs run)");
   cmd->add_flag("--status", status, "list the study's jobs: done, running, stopped or missing");
   add_common(cmd);
+  add_device(cmd);
   cmd->callback([] {
     // The recipes in the order `all` runs them (fig1 only with the full preset).
     auto run = [](FigureOptions f) {

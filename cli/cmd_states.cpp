@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/device_option.h"
 #include "corpora/corpus.h"
 #include "models/model_file.h"
 #include "probe/state_dump.h"
@@ -20,6 +21,7 @@ void add_states(CLI::App& app) {
   cmd->add_option("--max-segments", max_segments, "only the first N segments (0 = all)")->capture_default_str()->check(integer_in(0, kNoLimit));
   cmd->add_option("--out", out, "the .safetensors file to write")->required();
   add_common(cmd);
+  add_device(cmd);
   cmd->callback([] {
     std::vector<NamedPath> in = data.inputs();
     in.push_back({"--model", model_path});

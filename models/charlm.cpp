@@ -3,6 +3,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "engine/device.h"
+
 namespace memsig {
 
 static Tensor uniform_tensor(std::vector<int64_t> shape, float bound, Rng& rng) {
@@ -11,7 +13,7 @@ static Tensor uniform_tensor(std::vector<int64_t> shape, float bound, Rng& rng) 
   return t;
 }
 
-CharLM::CharLM(const CharLMConfig& c, Rng& rng) : cfg(c), backend(&cpu_backend()) {
+CharLM::CharLM(const CharLMConfig& c, Rng& rng) : cfg(c), backend(&default_rnn_backend()) {
   Tensor e({cfg.vocab, cfg.embed});
   for (auto& v : e.data) v = rng.normal();
   embed = param(std::move(e));

@@ -46,7 +46,7 @@ class CharLM : public LanguageModel, public Trainable {
   Var embed;                 // [vocab, E]
   std::vector<RnnParams> rnn;
   Var proj_w, proj_b;        // [vocab, H], [vocab]
-  RnnBackend* backend;       // where the recurrent loops run (CPU unless told otherwise)
+  RnnBackend* backend;       // where the recurrent loops run: default_rnn_backend() (engine/device.h) when built
 
   // Names and shapes of the parameters of a model of this configuration, in named_parameters() order.
   static std::vector<std::pair<std::string, std::vector<int64_t>>> parameter_shapes(const CharLMConfig& cfg);

@@ -459,13 +459,28 @@ NgramScore NgramLM::score(const std::vector<Segment>& segs) const {
       if (w < 2 || w >= kNumSymbols) throw std::invalid_argument("segment holds symbol id " + std::to_string(w));
     r.targets += (int64_t)seg.size() + 1;
   }
-  if (arcs_.empty()) {  // the Search scorer: walker by walker (each walker's sum is the same either way)
-    for (Walker& k : walkers)
-      for (; k.seg < k.end; ++k.seg) {
-        int32_t state = start_;
-        for (uint8_t w : segs[k.seg]) k.nats -= search_step(state, w, state);
-        k.nats -= search_step(state, kEos, state);
+  // The Search scorer, walkers likewise side by side: after each step a walker asks for its new
+  // state's index entries, which arrive while the other walkers take their steps.
+  for (bool busy = arcs_.empty(); busy;) {
+    busy = false;
+    for (Walker& k : walkers) {
+      if (k.seg == k.end) continue;
+      busy = true;
+      const Segment& seg = segs[k.seg];
+      if (k.pos < seg.size()) {
+        k.nats -= search_step(k.state, seg[k.pos++], k.state);
+      } else {
+        k.nats -= search_step(k.state, kEos, k.state);
+        k.seg++, k.pos = 0, k.state = start_;
       }
+      const int m = level_of(k.state);
+      if (m > 0) {
+        const size_t i = (size_t)(k.state - offset_[m]);
+        __builtin_prefetch(&child_[m][i]);
+        __builtin_prefetch(&link_[m][i]);
+        __builtin_prefetch(&grams_[m][i]);
+      }
+    }
   }
   for (bool busy = !arcs_.empty(); busy;) {
     busy = false;

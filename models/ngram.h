@@ -1,5 +1,6 @@
 // ngram.h — a character n-gram language model with interpolated modified Kneser-Ney smoothing
-// (Chen & Goodman 1998), held in ARPA form and compiled into a table automaton for fast scoring.
+// (Chen & Goodman 1998), held in ARPA form and scored as an automaton: a dense table for fast
+// scoring, or a search of the n-gram arrays when the table would be large (see below).
 //
 // Protocol (the same as the char LMs'): a segment c1..cn is read as <s> c1 .. cn and the model
 // predicts c1 .. cn </s>; <s> is never predicted, so a distribution covers the 33 symbols 1..33.

@@ -81,9 +81,18 @@ void gemm(bool transA, bool transB, int M, int N, int K, float alpha, const floa
 
 namespace {
 
+// One vector register's worth of floats: 8 in an AVX ymm register on x86; 4 in a NEON q register
+// on AArch64 (wider GCC vectors there are passed through memory and vexp is not inlined: 16
+// bytes keep every lane operation a single NEON instruction).
+#if defined(__aarch64__)
+typedef float vf __attribute__((vector_size(16)));
+typedef int32_t vi __attribute__((vector_size(16)));
+constexpr int kLanes = 4;
+#else
 typedef float vf __attribute__((vector_size(32)));
 typedef int32_t vi __attribute__((vector_size(32)));
 constexpr int kLanes = 8;
+#endif
 
 vf load(const float* p) { vf v; std::memcpy(&v, p, sizeof v); return v; }
 void store(float* p, vf v) { std::memcpy(p, &v, sizeof v); }

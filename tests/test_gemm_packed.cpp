@@ -17,7 +17,7 @@ using namespace memsig;
 
 namespace {
 
-const std::vector<std::string> kAllKernels = {"avx512", "avx2", "generic"};
+const std::vector<std::string> kAllKernels = {"avx512", "avx2", "neon", "generic"};
 
 // Restores the automatic kernel, default blocking and thread count when a test ends.
 struct KernelGuard {

@@ -17,7 +17,7 @@
 //    (An 8×32 tile does 8 broadcasts per 16 FMAs and, measured here, stalls at ~80% of peak;
 //    8×48 reaches ~90%. 8 rows suit the RNN: the batch of 64 is 8 tiles high.)
 //    AVX2: 6×16 → 12 ymm accumulators + 2 + 1 (of 16). NEON (AArch64): 8×12 → 24 q registers
-//    of 4 floats + 3 for b + 1-2 for a (of 32). Generic: 4×16 in plain C++.
+//    of 4 floats + 3 for b + up to 4 for a (of 32). Generic: 4×16 in plain C++.
 //    Every kernel is a template over the rows (1..MR) and the vectors per row (1..NR/16), so
 //    the last rows of A and the last, narrower panel of B need no special code.
 //
@@ -213,7 +213,8 @@ bool has_avx2() { return __builtin_cpu_supports("avx2") && __builtin_cpu_support
 #if MEMSIG_GEMM_NEON
 // ---------------------------------------------------------------------------------------------
 // NEON (AArch64 Advanced SIMD): up to 8×12 = 8 rows × 3 q registers of 4 floats (24 accumulators
-// of the 32 vector registers; 3 hold b, 1-2 hold a). Per k: 3 loads of B, 8 loads of A, 24 FMAs.
+// of the 32 vector registers; 3 hold b, up to 4 hold a). Per k: 3 loads of B, 8 loads of A (2 with
+// A transposed), 24 FMAs.
 // AArch64's fmla can multiply by one lane of a register ("by element"), so A needs no broadcast:
 // a float loaded into lane 0 (vfmaq_n_f32), or, with A transposed, 4 rows of A[k, i0 ..] in one
 // load and each lane used in turn (vfmaq_laneq_f32). 8 rows, as for AVX-512: the batch of 64 is
@@ -249,6 +250,9 @@ void kernel_neon(int kc, const float* A, int lda, const float* B, float* C, int 
     } else {
 #pragma GCC unroll 8
       for (int i = 0; i < ROWS; ++i) {
+        // Four rows at a time: without this (empty) barrier GCC loads all 8 values of A first, and
+        // 24 + 3 + 8 registers do not fit in 32 (two accumulators went to the stack).
+        if (i == 4) asm volatile("" ::: "memory");
         const float a = *a_at<TA>(A, lda, i, k);  // A[i, k], used by element: no broadcast needed
 #pragma GCC unroll 3
         for (int v = 0; v < NV; ++v) acc[i][v] = vfmaq_n_f32(acc[i][v], b[v], a);

@@ -1,6 +1,10 @@
 #include "engine/kernels.h"
 
+#ifdef MEMSIG_ACCELERATE
+#include <Accelerate/Accelerate.h>  // macOS: Apple's CBLAS (cmake -DMEMSIG_ACCELERATE=ON)
+#else
 #include <cblas.h>
+#endif
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -14,8 +18,13 @@
 
 #include "engine/gemm_packed.h"
 
+#ifdef MEMSIG_ACCELERATE
+static void blas_set_threads(int) {}  // Accelerate sizes its own thread pool
+#else
 // OpenBLAS's own thread control; declared here so we do not depend on its private headers.
 extern "C" void openblas_set_num_threads(int);
+static void blas_set_threads(int n) { openblas_set_num_threads(n); }
+#endif
 
 namespace memsig {
 
@@ -185,7 +194,7 @@ void set_threads(int n) {
 void set_adapted_threads(int n) {
   n = std::max(n, 1);
   g_threads = n;
-  openblas_set_num_threads(n);
+  blas_set_threads(n);
 #ifdef _OPENMP
   omp_set_num_threads(n);
 #endif

@@ -328,6 +328,11 @@ constexpr bool fits_edge_buffer(int i) {
 }
 static_assert(fits_edge_buffer(0), "an edge tile would not fit the edge buffer");
 
+bool known_kernel_name(const std::string& name) {  // built here or not
+  for (const char* known : kKernelNames)
+    if (name == known) return true;
+  return false;
+}
 const KernelInfo* find_kernel(const std::string& name) {
   for (const KernelInfo& k : kKernels)
     if (name == k.name) return &k;
@@ -349,10 +354,10 @@ const KernelInfo& current_kernel() {
     const KernelInfo* k = best_kernel();
     if (const char* env = std::getenv("MEMSIG_GEMM"); env && *env && std::strcmp(env, "auto") != 0) {
       const KernelInfo* want = find_kernel(env);
-      if (!want)
+      if (!want && !known_kernel_name(env))
         std::fprintf(stderr, "memsig: MEMSIG_GEMM=%s is not a kernel (avx512, avx2, neon, generic, auto); using %s\n",
                      env, k->name);
-      else if (!want->supported())
+      else if (!want || !want->supported())  // not built for this architecture, or not on this CPU
         std::fprintf(stderr, "memsig: MEMSIG_GEMM=%s: this CPU lacks it; using %s\n", env, k->name);
       else
         k = want;
@@ -402,8 +407,7 @@ int split_override() {  // MEMSIG_GEMM_SPLIT=rows|cols (tuning experiments)
 bool set_gemm_kernel(const std::string& name) {
   const KernelInfo* k = name == "auto" ? best_kernel() : find_kernel(name);
   if (!k) {
-    for (const char* known : kKernelNames)
-      if (name == known) return false;  // not built for this architecture
+    if (known_kernel_name(name)) return false;  // not built for this architecture
     throw std::invalid_argument("unknown GEMM kernel '" + name + "' (avx512, avx2, neon, generic, auto)");
   }
   if (!k->supported()) return false;

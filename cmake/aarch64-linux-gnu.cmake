@@ -12,12 +12,13 @@
 # (libc6:arm64: /lib/ld-linux-aarch64.so.1 and /lib/aarch64-linux-gnu/libc.so.6). The usual
 # `-L /usr/aarch64-linux-gnu` (QEMU_LD_PREFIX) would take the cross toolchain's loader from there,
 # but that loader still reads the machine's ld.so.cache, which names the arm64 libc in
-# /lib/aarch64-linux-gnu: a loader and a libc from two different builds of glibc. Single-threaded
-# programs happen to run; the first pthread_create spins forever in libc (it walks the loader's
-# stack-cache list at an offset where the other build keeps something else). So: when the arm64
-# libc is installed, run its own loader (no -L) with Debian's arm64 runtime libraries
-# (libstdc++6:arm64, libgomp1:arm64: scripts/install-deps --arm64 installs them); only without it
-# fall back to the cross toolchain's loader and libraries.
+# /lib/aarch64-linux-gnu: a loader and a libc from two different builds of glibc (Debian 12:
+# 2.36-8cross1 and 2.36-9+deb12u*, whose loaders' _rtld_global is 4512 and 4520 bytes long).
+# Single-threaded programs happen to run; the first pthread_create (and fork) loops forever in
+# libc (a list walk inside pthread_create, over the loader's data laid out for the other build).
+# So: when the arm64 libc is installed, run its own loader (no -L) with Debian's arm64 runtime
+# libraries (libstdc++6:arm64, libgomp1:arm64: scripts/install-deps --arm64 installs them); only
+# without it fall back to the cross toolchain's loader and libraries.
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
 set(MEMSIG_CROSS_TRIPLE aarch64-linux-gnu)

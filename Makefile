@@ -37,7 +37,7 @@ test-sanitize: deps
 	@test -f build-sanitize/CMakeCache.txt || cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEMSIG_SANITIZE=ON -DMEMSIG_CUDA=OFF $(CMAKE_FLAGS)
 	cmake --build build-sanitize -j $(JOBS)
 	cd build-sanitize && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j $(JOBS)
+	  ctest --output-on-failure -j $(JOBS) -E '^(interrupted|plans|plans_slurm)$$'  # process-level tests: `make test` runs them
 
 # Every reader of untrusted files under libFuzzer (clang) for FUZZ_RUNS inputs each.
 FUZZ_RUNS ?= 20000
@@ -55,7 +55,7 @@ cuda: deps
 	cmake --build build-cuda -j $(JOBS)
 
 test-cuda: cuda
-	cd build-cuda && ctest --output-on-failure -j $(JOBS)
+	cd build-cuda && ctest --output-on-failure -j $(JOBS) -E '^(interrupted|plans|plans_slurm|figures_quick)$$'  # the recipes' orchestration runs in `make test`
 
 gpu-check:
 	scripts/gpu-check

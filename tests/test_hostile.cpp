@@ -85,7 +85,7 @@ TEST_CASE("checkpoint metadata is parsed strictly: a negative batch position is 
   remove_run(o.out);
 }
 
-TEST_CASE("a resumed run must match the run that wrote the checkpoint; the learning rate only when allowed", "[hostile]") {
+TEST_CASE("a resumed run must match the run that wrote the checkpoint, the learning rate only when allowed", "[hostile]") {
   Corpus c = words_corpus();
   TrainOptions o = tiny("settings.safetensors");
   o.epochs = 1;

@@ -208,9 +208,11 @@ void add_timing(CLI::App* parent) {
   auto* cmd = parent->add_subcommand("timing", "check grapheme timing against the audio: silences (energy) must fall between words");
   static std::string data;
   static int count = 20;
+  static double min_ms = 100;
   static bool verbose = false;
   cmd->add_option("--data", data, "a data directory with a graphemes file")->required();
   cmd->add_option("--utterances", count, "how many (the first N)")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--min-silence-ms", min_ms, "shortest silence counted (stop closures inside words last 20-80 ms)")->capture_default_str()->check(CLI::Range(10.0, 10000.0));
   cmd->add_flag("--verbose", verbose, "a line per utterance");
   cmd->callback([] {
     SpeechData sd = load_data(data);
@@ -219,7 +221,7 @@ void add_timing(CLI::App* parent) {
       if (checked >= count) break;
       if (u.spans.empty()) continue;
       std::vector<float> x = read_audio(u.path, u.start, u.end);
-      TimingCheck c = check_timing(u, x, kSampleRate);
+      TimingCheck c = check_timing(u, x, kSampleRate, 30, min_ms);
       std::vector<Interval> w = word_spans(u);
       for (size_t i = 0; i + 1 < w.size(); ++i) word_gaps += w[i + 1].start - w[i].end > 0.05;
       ++checked, silences += c.silences, between += c.between, inside += c.inside;
@@ -228,8 +230,8 @@ void add_timing(CLI::App* parent) {
                     c.problems.empty() ? "" : ": ", c.problems.empty() ? "" : c.problems[0].c_str());
     }
     if (checked == 0) throw FileError(data, "no utterance has grapheme timing (no graphemes file)");
-    std::printf("%d utterances: %d silences of >= 100 ms found by energy, %d between word spans, %d inside a word; %d pauses > 50 ms between words in the timing\n",
-                checked, silences, between, inside, word_gaps);
+    std::printf("%d utterances: %d silences of >= %g ms found by energy, %d between word spans, %d inside a word; %d pauses > 50 ms between words in the timing\n",
+                checked, silences, min_ms, between, inside, word_gaps);
     if (inside > 0) throw std::runtime_error("grapheme timing disagrees with the audio in " + std::to_string(inside) + " silences");
   });
 }

@@ -69,17 +69,23 @@ std::vector<float> read_open(SndFile& s, const std::string& path, double start, 
   if (last <= first) throw AudioError(path, "the segment holds no samples (empty audio)", AudioError::empty);
   if (first > 0 && sf_seek(s.f, first, SEEK_SET) < 0)
     throw AudioError(path, "cannot seek to " + std::to_string(start) + " s", AudioError::unreadable);
+  // In blocks, keeping the first channel: memory follows the samples actually in the file, not
+  // what its header claims.
   const int ch = s.info.channels;
-  std::vector<float> inter((size_t)(last - first) * ch);
-  sf_count_t got = sf_readf_float(s.f, inter.data(), last - first);
-  if (got <= 0) throw AudioError(path, "no samples could be read (empty or damaged audio)", AudioError::empty);
-  std::vector<float> mono((size_t)got);
-  for (sf_count_t i = 0; i < got; ++i) {
-    float v = inter[(size_t)i * ch];
-    if (!std::isfinite(v))
-      throw AudioError(path, "sample " + std::to_string(first + i) + " is not a finite number", AudioError::not_finite);
-    mono[(size_t)i] = v;
+  const sf_count_t block = 16384;
+  std::vector<float> inter((size_t)block * ch), mono;
+  for (sf_count_t at = first; at < last;) {
+    sf_count_t got = sf_readf_float(s.f, inter.data(), std::min(block, last - at));
+    if (got <= 0) break;
+    for (sf_count_t i = 0; i < got; ++i) {
+      float v = inter[(size_t)i * ch];
+      if (!std::isfinite(v))
+        throw AudioError(path, "sample " + std::to_string(at + i) + " is not a finite number", AudioError::not_finite);
+      mono.push_back(v);
+    }
+    at += got;
   }
+  if (mono.empty()) throw AudioError(path, "no samples could be read (empty or damaged audio)", AudioError::empty);
   return s.info.samplerate == kSampleRate ? mono : resample(mono, s.info.samplerate, kSampleRate);
 }
 

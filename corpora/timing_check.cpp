@@ -46,11 +46,11 @@ std::vector<Interval> word_spans(const Utterance& u) {
   return out;
 }
 
-TimingCheck check_timing(const Utterance& u, const std::vector<float>& audio, int rate, double tolerance_ms) {
+TimingCheck check_timing(const Utterance& u, const std::vector<float>& audio, int rate, double tolerance_ms, double min_ms) {
   TimingCheck c;
   std::vector<Interval> words = word_spans(u);
   const std::string text = to_text(u.text);
-  for (const Interval& s : energy_silences(audio, rate)) {
+  for (const Interval& s : energy_silences(audio, rate, 40, min_ms)) {
     ++c.silences;
     bool inside = false;
     for (size_t w = 0; w < words.size(); ++w) {

@@ -27,6 +27,7 @@ struct TimingCheck {
   int silences = 0, between = 0, inside = 0;  // silences; of them between words; inside a word
   std::vector<std::string> problems;          // "silence 1.23-1.40 s inside 'word' (1.10-1.50 s)"
 };
-TimingCheck check_timing(const Utterance& u, const std::vector<float>& audio, int rate, double tolerance_ms = 30);
+TimingCheck check_timing(const Utterance& u, const std::vector<float>& audio, int rate, double tolerance_ms = 30,
+                         double min_ms = 100);
 
 }  // namespace memsig

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""fbank_ref.py FILE.safetensors MEL_BINS [--energy] [WAV]: compares memsig's Kaldi filterbanks with
+"""fbank_ref.py SPEC...: each SPEC is FILE.safetensors:MEL_BINS[:energy][:WAV]; compares memsig's Kaldi filterbanks with
 torchaudio.compliance.kaldi.fbank (torchaudio 0.13) on the same samples.
 
 FILE holds what `memsig speech fbank --audio WAV --out FILE` wrote: `samples` [N] (the 16 kHz samples
@@ -35,9 +35,18 @@ def load_safetensors(path):
 
 
 def main():
-    path, bins = sys.argv[1], int(sys.argv[2])
-    energy = "--energy" in sys.argv
-    rest = [a for a in sys.argv[3:] if a != "--energy"]
+    status = 0
+    for spec in sys.argv[1:]:
+        status |= compare(spec)
+    return status
+
+
+def compare(spec):
+    parts = spec.split(":")
+    path, bins = parts[0], int(parts[1])
+    energy = "energy" in parts[2:]
+    rest = [a for a in parts[2:] if a and a != "energy"]
+    print(f"{spec}:")
     t = load_safetensors(path)
     x = t["samples"]
     if rest:

@@ -208,7 +208,7 @@ void add_timing(CLI::App* parent) {
   auto* cmd = parent->add_subcommand("timing", "check grapheme timing against the audio: silences (energy) must fall between words");
   static std::string data;
   static int count = 20;
-  static double min_ms = 100;
+  static double min_ms = 60;
   static bool verbose = false;
   cmd->add_option("--data", data, "a data directory with a graphemes file")->required();
   cmd->add_option("--utterances", count, "how many (the first N)")->capture_default_str()->check(CLI::PositiveNumber);
@@ -240,7 +240,9 @@ void add_spectrogram(CLI::App* parent) {
   auto* cmd = parent->add_subcommand("spectrogram", "one utterance's log mel spectrogram with its grapheme spans, as a PNG");
   static std::string data, utt, out;
   static FbankFlags f;
+  static double min_ms = 60;
   cmd->add_option("--data", data, "a data directory")->required();
+  cmd->add_option("--min-silence-ms", min_ms, "shortest silence marked")->capture_default_str()->check(CLI::Range(10.0, 10000.0));
   cmd->add_option("--utt", utt, "the utterance id (default: the first)");
   cmd->add_option("--out", out, "the PNG to write")->required();
   f.add_to(cmd);
@@ -255,7 +257,7 @@ void add_spectrogram(CLI::App* parent) {
     std::vector<float> x = read_audio(u->path, u->start, u->end);
     Fbank fb(f.options());
     Tensor feats = fb.compute(x);
-    Canvas c = spectrogram_with_graphemes(feats, *u, energy_silences(x, kSampleRate), u->id + ": \"" + to_text(u->text) + "\"");
+    Canvas c = spectrogram_with_graphemes(feats, *u, energy_silences(x, kSampleRate, 40, min_ms), u->id + ": \"" + to_text(u->text) + "\"");
     c.save_png(out);
     std::printf("wrote %s (%d x %d): %s, %.2f s\n", out.c_str(), c.width(), c.height(), u->id.c_str(), x.size() / 16000.0);
   });

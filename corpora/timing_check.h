@@ -3,7 +3,8 @@
 //
 //   frame energy: 10 ms non-overlapping frames, 10·log10(mean x²), relative to the loudest frame;
 //   a silence: a run of frames at least `floor_db` (40 dB) below the loudest, lasting >= `min_ms`
-//   (100 ms; shorter silent runs are the closures of stops, k p t, which lie inside words);
+//   (60 ms; shorter silent runs are mostly the closures of stops, k p t, which lie inside words: at
+//   40 ms they are most of what is found);
 //   a word: a run of letters (with ' and . between them) of the transcript; its span from its first
 //   letter's start to its last letter's end (the graphemes file);
 //   a silence is inside a word when it overlaps one word's span by more than `tolerance_ms` (30 ms:
@@ -20,7 +21,7 @@ struct Interval {
   double start, end;  // seconds
 };
 
-std::vector<Interval> energy_silences(const std::vector<float>& audio, int rate, double floor_db = 40, double min_ms = 100);
+std::vector<Interval> energy_silences(const std::vector<float>& audio, int rate, double floor_db = 40, double min_ms = 60);
 std::vector<Interval> word_spans(const Utterance& u);  // needs u.spans
 
 struct TimingCheck {
@@ -28,6 +29,6 @@ struct TimingCheck {
   std::vector<std::string> problems;          // "silence 1.23-1.40 s inside 'word' (1.10-1.50 s)"
 };
 TimingCheck check_timing(const Utterance& u, const std::vector<float>& audio, int rate, double tolerance_ms = 30,
-                         double min_ms = 100);
+                         double min_ms = 60);
 
 }  // namespace memsig

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 namespace memsig {
@@ -60,10 +61,11 @@ std::vector<float> read_open(SndFile& s, const std::string& path, double start, 
   if (start < 0 || (end >= 0 && end < start))
     throw AudioError(path, "bad segment [" + std::to_string(start) + ", " + std::to_string(end) + "] s", AudioError::unreadable);
   double stop = end < 0 ? file_seconds : std::min(end, file_seconds);
-  if (stop - start > kMaxAudioSeconds)
-    throw AudioError(path, "audio of " + std::to_string((int)(stop - start)) + " s is longer than the " +
-                               std::to_string((int)kMaxAudioSeconds) + " s an utterance may last",
-                     AudioError::too_long);
+  if (stop - start > kMaxAudioSeconds) {
+    char b[160];  // the header's length may be anything: printed as a double, never cast to int
+    std::snprintf(b, sizeof b, "audio of %.0f s is longer than the %.0f s an utterance may last", stop - start, kMaxAudioSeconds);
+    throw AudioError(path, b, AudioError::too_long);
+  }
   sf_count_t first = (sf_count_t)std::llround(start * rate);
   sf_count_t last = std::min<sf_count_t>((sf_count_t)std::llround(stop * rate), s.info.frames);
   if (last <= first) throw AudioError(path, "the segment holds no samples (empty audio)", AudioError::empty);
@@ -86,7 +88,11 @@ std::vector<float> read_open(SndFile& s, const std::string& path, double start, 
     at += got;
   }
   if (mono.empty()) throw AudioError(path, "no samples could be read (empty or damaged audio)", AudioError::empty);
-  return s.info.samplerate == kSampleRate ? mono : resample(mono, s.info.samplerate, kSampleRate);
+  if (s.info.samplerate == kSampleRate) return mono;
+  std::vector<float> out = resample(mono, s.info.samplerate, kSampleRate);
+  for (float v : out)  // float files may hold finite samples so large that filtering overflows
+    if (!std::isfinite(v)) throw AudioError(path, "samples too large to resample (beyond float range)", AudioError::not_finite);
+  return out;
 }
 
 }  // namespace

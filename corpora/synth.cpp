@@ -347,14 +347,12 @@ SynthReport synthesize_corpus(const SynthOptions& opt) {
     }
   }
   rep.spoken_now = sh->done.load();
-  double spoken_audio = sh->audio_ms.load() / 1000.0;
   munmap(sh, sizeof(Shared));
   if (failed) throw std::runtime_error("synthesis failed (see the worker's message above); run again to resume");
   struct rusage ru {};
   getrusage(RUSAGE_CHILDREN, &ru);
   rep.synth_cpu_seconds = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
   rep.wall_seconds = since();
-  (void)spoken_audio;
 
   // Assemble the three data directories from the finished utterances.
   for (int s = 0; s < 3; ++s) {

@@ -39,7 +39,8 @@ void add_bench(CLI::App& app) {
       return;
     }
     nlohmann::json out = {{"threads", get_threads()}};
-    const auto parsed = parse_bench_configs(configs, embed);  // all of them, before any work
+    // all of them, before any work; --configs "" for none (the probe or the peak alone)
+    const auto parsed = configs.empty() ? std::vector<std::pair<std::string, CharLMConfig>>{} : parse_bench_configs(configs, embed);
     out["device"] = device_name(default_device());
     if (sample_steps > 0) {
       for (auto& [item, cfg] : parsed) out["sample"][item] = bench_sampling(cfg, sample_steps);

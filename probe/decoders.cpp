@@ -6,6 +6,9 @@
 #include <cstdio>
 #include <random>
 #include <stdexcept>
+#ifdef __AVX__
+#include <immintrin.h>
+#endif
 
 #include "engine/kernels.h"
 #include "engine/ops.h"
@@ -241,6 +244,33 @@ Trained train_bank(Bank& bank, const Standardizer& z, const StateSet& train, con
   return tr;
 }
 
+// m = b1 m + (1-b1) g ;  v = b2 v + (1-b2) g^2 ;  p -= lr_t m / (sqrt(v) / sqrt(1-b2^t) + eps)
+// (engine/optim.cpp's Adam). GCC leaves the plain loop scalar (sqrtf may set errno), and scalar it
+// was ~18% of the fused bank's time, so on x86 it runs 8 lanes at a time with AVX.
+void adam_update(float* p, const float* g, float* m, float* v, size_t n, float beta1, float beta2, float eps,
+                 float step_size, float inv_sqrt_bc2) {
+  size_t i = 0;
+#ifdef __AVX__
+  const __m256 b1 = _mm256_set1_ps(beta1), c1 = _mm256_set1_ps(1.0f - beta1), b2 = _mm256_set1_ps(beta2),
+               c2 = _mm256_set1_ps(1.0f - beta2), e = _mm256_set1_ps(eps), lr = _mm256_set1_ps(step_size),
+               s2 = _mm256_set1_ps(inv_sqrt_bc2);
+  for (; i + 8 <= n; i += 8) {
+    __m256 gi = _mm256_loadu_ps(g + i);
+    __m256 mi = _mm256_add_ps(_mm256_mul_ps(b1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(c1, gi));
+    __m256 vi = _mm256_add_ps(_mm256_mul_ps(b2, _mm256_loadu_ps(v + i)), _mm256_mul_ps(_mm256_mul_ps(c2, gi), gi));
+    _mm256_storeu_ps(m + i, mi);
+    _mm256_storeu_ps(v + i, vi);
+    __m256 den = _mm256_add_ps(_mm256_mul_ps(_mm256_sqrt_ps(vi), s2), e);
+    _mm256_storeu_ps(p + i, _mm256_sub_ps(_mm256_loadu_ps(p + i), _mm256_div_ps(_mm256_mul_ps(lr, mi), den)));
+  }
+#endif
+  for (; i < n; ++i) {
+    m[i] = beta1 * m[i] + (1.0f - beta1) * g[i];
+    v[i] = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
+    p[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
+  }
+}
+
 // The fused bank: L decoders relu(W1_d s + b1_d) -> Wo_d a + bo_d written out by hand.
 // Layout (B rows of a batch, LK = L*K): X [B, in]; Zt = A^T [LK, B]; logits^T per decoder [V, B].
 //   forward:  Zt = W1 X^T (+ b1 down the rows), At = relu(Zt), Lt_d = Wo_d At_d (+ bo_d)
@@ -383,7 +413,7 @@ struct FusedBank {
     adam(lr);
     return loss;
   }
-  // PyTorch's Adam (engine/optim.cpp, the same arithmetic) over the active decoders' parameters.
+  // PyTorch's Adam over the active decoders' parameters (adam_update).
   void adam(float lr) {
     const float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
     t += 1.0f;
@@ -391,15 +421,9 @@ struct FusedBank {
     const float step_size = lr / bc1, inv_sqrt_bc2 = 1.0f / std::sqrt(bc2);
     size_t at = 0;
     auto update = [&](std::vector<float>& p, const std::vector<float>& g, size_t per_decoder) {
-      float *pp = p.data(), *mm = m.data() + at, *vv = v.data() + at;
-      const float* gg = g.data();
-      const size_t n = per_decoder * active;  // the active slots come first
-#pragma omp simd
-      for (size_t i = 0; i < n; ++i) {
-        mm[i] = beta1 * mm[i] + (1.0f - beta1) * gg[i];
-        vv[i] = beta2 * vv[i] + (1.0f - beta2) * gg[i] * gg[i];
-        pp[i] -= step_size * mm[i] / (std::sqrt(vv[i]) * inv_sqrt_bc2 + eps);
-      }
+      // the active slots come first
+      adam_update(p.data(), g.data(), m.data() + at, v.data() + at, per_decoder * active, beta1, beta2, eps, step_size,
+                  inv_sqrt_bc2);
       at += p.size();
     };
     update(W1, gW1, (size_t)K * in);

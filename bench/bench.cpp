@@ -119,7 +119,7 @@ double cpu_seconds() {  // user + system time of every thread of this process so
   return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
 }
 
-nlohmann::json bench_probe(const Corpus& corpus, const std::string& model_path, bool autograd_bank) {
+nlohmann::json bench_probe(const Corpus& corpus, const std::string& model_path, bool autograd_bank, bool stop_together) {
   // `memsig signature` at its defaults on one layer: 200,000 training positions, 100,000 valid
   // and test, lags 1..10, 1x64 ReLU decoders, Adam, up to 20 epochs, patience 3. The model is
   // Figure 1's kind (a trained 1x320 GRU from --probe-model; untrained weights otherwise, which
@@ -140,7 +140,9 @@ nlohmann::json bench_probe(const Corpus& corpus, const std::string& model_path, 
   ProbeOptions po = defaults.probe;
   po.quiet = true;
   po.autograd_bank = autograd_bank;  // with the earlier protocol: the probe as it was before the fused bank
-  po.stop_together = autograd_bank;
+  po.stop_together = autograd_bank || stop_together;
+  const std::string bank = std::string(autograd_bank ? "autograd" : "fused") +
+                           (po.stop_together ? ", stopping together" : ", stopping per decoder");
   auto t = Clock::now();
   double c = cpu_seconds();
   so.max_positions = defaults.max_train_positions;
@@ -158,9 +160,9 @@ nlohmann::json bench_probe(const Corpus& corpus, const std::string& model_path, 
   std::fprintf(stderr,
                "memsig probe (%s bank): %lld positions, L=%zu: extraction %.2f s (%.2f s CPU), decoders %.2f s (%.2f s CPU), "
                "total %.2f s (%.2f s CPU)\n",
-               autograd_bank ? "autograd, stopping together" : "fused, stopping per decoder", (long long)train.n, lags.size(), extract, extract_cpu, decoders,
+               bank.c_str(), (long long)train.n, lags.size(), extract, extract_cpu, decoders,
                decoders_cpu, extract + decoders, extract_cpu + decoders_cpu);
-  return {{"positions", train.n}, {"lags", lags.size()}, {"bank", autograd_bank ? "autograd, stopping together" : "fused, stopping per decoder"},
+  return {{"positions", train.n}, {"lags", lags.size()}, {"bank", bank},
           {"max_epochs", po.max_epochs}, {"patience", po.patience}, {"best_epochs", epochs},
           {"extract_seconds", extract}, {"train_seconds", decoders}, {"total_seconds", extract + decoders},
           {"extract_cpu_seconds", extract_cpu}, {"train_cpu_seconds", decoders_cpu},

@@ -14,6 +14,8 @@
 #include "models/sample.h"
 #include "probe/charlm_source.h"
 #include "probe/decoders.h"
+#include "probe/signature.h"
+#include "models/any_model.h"
 
 namespace memsig {
 
@@ -111,51 +113,60 @@ double sgemm_peak_gflops() {
   return best;
 }
 
-nlohmann::json bench_probe(const Corpus& corpus) {
-  // A 1x320 GRU (untrained weights: timing does not depend on them), L = 10, every epoch run
-  // (no early stop) so that all variants do the same number of epochs.
-  CharLMConfig cfg;
-  Rng rng(1);
-  CharLMSource source(std::make_shared<CharLM>(cfg, rng));
-  StateOptions so_train, so_valid;
-  so_train.max_positions = 50000;
-  so_valid.max_positions = 10000;
-  ProbeOptions po;
-  po.max_epochs = 3;
-  po.patience = 100;
-  po.quiet = true;
-  const int L = so_train.max_lag;
-  // memsig: one pass over the corpus for the states, then all L decoders in one bank.
-  auto t = Clock::now();
-  StateSet train = extract_states(source, corpus.train, so_train);
-  StateSet valid = extract_states(source, corpus.valid, so_valid);
-  double extract = since(t);
-  t = Clock::now();
-  probe_layer(train, valid, valid, 0, po);
-  double joint_train = since(t);
-  // The decoders one after another on the states already extracted (training alone).
-  t = Clock::now();
-  probe_layer_one_by_one(train, valid, 0, po);
-  double serial_train = since(t);
-  // One after another, each with its own pass over the corpus (what a probe per lag costs when
-  // states are streamed rather than all kept: the state extraction is paid L times).
-  t = Clock::now();
-  for (int d = 1; d <= L; ++d) {
-    StateSet tr = extract_states(source, corpus.train, so_train);
-    StateSet va = extract_states(source, corpus.valid, so_valid);
-    probe_layer_one_by_one(tr, va, 0, po, d);
+double cpu_seconds() {  // user + system time of every thread of this process so far
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+}
+
+nlohmann::json bench_probe(const Corpus& corpus, const std::string& model_path, bool autograd_bank, bool stop_together) {
+  // `memsig signature` at its defaults on one layer: 200,000 training positions, 100,000 valid
+  // and test, lags 1..10, 1x64 ReLU decoders, Adam, up to 20 epochs, patience 3. The model is
+  // Figure 1's kind (a trained 1x320 GRU from --probe-model; untrained weights otherwise, which
+  // changes how many epochs early stopping runs, not the cost of one).
+  std::shared_ptr<const CharLM> model;
+  if (!model_path.empty()) {
+    AnyModel any = load_any_model(model_path);
+    if (!any.charlm) throw std::invalid_argument(model_path + ": the probe bench needs a character LM");
+    model = any.charlm;
+  } else {
+    Rng rng(1);
+    model = std::make_shared<CharLM>(CharLMConfig{}, rng);
   }
-  double serial_passes = since(t);
-  double joint = extract + joint_train;
+  CharLMSource source(model);
+  SignatureOptions defaults;
+  StateOptions so = defaults.states;
+  so.entries = {0};
+  ProbeOptions po = defaults.probe;
+  po.quiet = true;
+  po.autograd_bank = autograd_bank;  // with the earlier protocol: the probe as it was before the fused bank
+  po.stop_together = autograd_bank || stop_together;
+  const std::string bank = std::string(autograd_bank ? "autograd" : "fused") +
+                           (po.stop_together ? ", stopping together" : ", stopping per decoder");
+  auto t = Clock::now();
+  double c = cpu_seconds();
+  so.max_positions = defaults.max_train_positions;
+  StateSet train = extract_states(source, corpus.train, so);
+  so.max_positions = defaults.max_eval_positions;
+  StateSet valid = extract_states(source, corpus.valid, so);
+  StateSet test = extract_states(source, corpus.test, so);
+  double extract = since(t), extract_cpu = cpu_seconds() - c;
+  t = Clock::now();
+  c = cpu_seconds();
+  auto lags = probe_layer(train, valid, test, 0, po);
+  double decoders = since(t), decoders_cpu = cpu_seconds() - c;
+  nlohmann::json acc = nlohmann::json::array(), lo = acc, hi = acc, epochs = acc;
+  for (auto& r : lags) { acc.push_back(r.accuracy); lo.push_back(r.ci_lo); hi.push_back(r.ci_hi); epochs.push_back(r.epochs); }
   std::fprintf(stderr,
-               "memsig probe: %lld positions, L=%d, %d epochs: extraction %.2f s; decoder training joint %.2f s vs one by one "
-               "%.2f s (%.1fx); whole probe joint %.2f s vs one pass per decoder %.2f s (%.1fx)\n",
-               (long long)train.n, L, po.max_epochs, extract, joint_train, serial_train, serial_train / joint_train, joint,
-               serial_passes, serial_passes / joint);
-  return {{"positions", train.n}, {"lags", L}, {"epochs", po.max_epochs}, {"extract_seconds", extract},
-          {"joint_train_seconds", joint_train}, {"one_by_one_train_seconds", serial_train},
-          {"joint_seconds", joint}, {"one_by_one_passes_seconds", serial_passes},
-          {"speedup_train_only", serial_train / joint_train}, {"speedup", serial_passes / joint}};
+               "memsig probe (%s bank): %lld positions, L=%zu: extraction %.2f s (%.2f s CPU), decoders %.2f s (%.2f s CPU), "
+               "total %.2f s (%.2f s CPU)\n",
+               bank.c_str(), (long long)train.n, lags.size(), extract, extract_cpu, decoders,
+               decoders_cpu, extract + decoders, extract_cpu + decoders_cpu);
+  return {{"positions", train.n}, {"lags", lags.size()}, {"bank", bank},
+          {"max_epochs", po.max_epochs}, {"patience", po.patience}, {"best_epochs", epochs},
+          {"extract_seconds", extract}, {"train_seconds", decoders}, {"total_seconds", extract + decoders},
+          {"extract_cpu_seconds", extract_cpu}, {"train_cpu_seconds", decoders_cpu},
+          {"total_cpu_seconds", extract_cpu + decoders_cpu}, {"test_accuracy", acc}, {"ci_lo", lo}, {"ci_hi", hi}};
 }
 
 nlohmann::json bench_ptb_memory(int batch, int embed) {

@@ -23,7 +23,13 @@ std::vector<Batch> bench_batches(const std::vector<Segment>& segs, int batch, in
 // Train and inference chars/s and GFLOP/s over `steps` batches after `warmup`.
 nlohmann::json bench_throughput(const CharLMConfig& cfg, const std::vector<Batch>& batches, int warmup);
 double sgemm_peak_gflops();  // 2048^3, best of 3
-nlohmann::json bench_probe(const Corpus& corpus);
+// `memsig signature`'s probe at its default settings on layer 1 of the model (an untrained GRU
+// 1x320 when model_path is empty): wall and CPU seconds of extraction and decoders, test accuracies.
+// autograd_bank: the probe as it was before the fused bank (autograd, every decoder trained
+// until none improves: ProbeOptions::stop_together).
+// stop_together: the fused bank under the earlier protocol (isolates the protocol's effect).
+nlohmann::json bench_probe(const Corpus& corpus, const std::string& model_path = "", bool autograd_bank = false,
+                           bool stop_together = false);
 nlohmann::json bench_ptb_memory(int batch, int embed);
 // Sampling at batch 1, one symbol per step (what generation and later LAS decoding do): symbols/s
 // of an untrained model of this configuration over `steps` steps (restarting after each </s>).

@@ -18,12 +18,17 @@ void add_bench(CLI::App& app) {
   static int steps = 100, batch = 64, embed = 32, warmup = 5;
   static bool probe = false, peak = false, memory = false;
   static int sample_steps = 0;
+  static std::string probe_model;
+  static bool probe_autograd = false, probe_stop_together = false;
   cmd->add_option("--configs", configs, "comma-separated CELL:LAYERSxHIDDEN")->capture_default_str();
   cmd->add_option("--steps", steps)->capture_default_str()->check(integer_in(1, 1000000));
   cmd->add_option("--batch", batch)->capture_default_str()->check(integer_in(1, 65536));
   cmd->add_option("--embed", embed)->capture_default_str()->check(integer_in(1, kMaxConfigEmbed));
   cmd->add_flag("--peak", peak, "also measure the sgemm peak");
-  cmd->add_flag("--probe", probe, "time the joint probe against training decoders one by one");
+  cmd->add_flag("--probe", probe, "time the probe at `memsig signature`'s defaults (layer 1)");
+  cmd->add_option("--probe-model", probe_model, "the model the probe reads (default: an untrained GRU 1x320)");
+  cmd->add_flag("--probe-autograd", probe_autograd, "the probe as before the fused bank: autograd, decoders stopping together");
+  cmd->add_flag("--probe-stop-together", probe_stop_together, "the fused bank, decoders stopping together (the earlier protocol)");
   cmd->add_flag("--ptb-memory", memory, "peak memory of LSTM 1x640 training steps on PTB's longest batch");
   cmd->add_option("--sample", sample_steps, "time sampling at batch 1 for this many steps (per config) instead of training")
       ->check(integer_in(0, 100000000));
@@ -35,7 +40,8 @@ void add_bench(CLI::App& app) {
       return;
     }
     nlohmann::json out = {{"threads", get_threads()}};
-    const auto parsed = parse_bench_configs(configs, embed);  // all of them, before any work
+    // all of them, before any work; --configs "" for none (the probe or the peak alone)
+    const auto parsed = configs.empty() ? std::vector<std::pair<std::string, CharLMConfig>>{} : parse_bench_configs(configs, embed);
     out["device"] = device_name(default_device());
     if (sample_steps > 0) {
       for (auto& [item, cfg] : parsed) out["sample"][item] = bench_sampling(cfg, sample_steps);
@@ -51,7 +57,7 @@ void add_bench(CLI::App& app) {
                    r["train_chars_per_s"].get<double>(), r["infer_chars_per_s"].get<double>(), r["train_gflops"].get<double>());
       out["configs"][item] = r;
     }
-    if (probe) out["probe"] = bench_probe(corpus);
+    if (probe) out["probe"] = bench_probe(corpus, probe_model, probe_autograd, probe_stop_together);
     std::printf("%s\n", out.dump().c_str());
   });
 }

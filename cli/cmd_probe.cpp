@@ -72,6 +72,8 @@ void add_signature(CLI::App& app) {
   cmd->add_flag("--sweep-dropout", o.probe.sweep_dropout, "try keep 0.5..1.0 by 0.1, pick per decoder on valid");
   cmd->add_option("--epochs", o.probe.max_epochs, "max decoder epochs")->capture_default_str()->check(integer_in(1, 100000));
   cmd->add_option("--patience", o.probe.patience, "early-stopping patience (epochs)")->capture_default_str()->check(integer_in(1, 100000));
+  cmd->add_flag("--decoders-stop-together", o.probe.stop_together,
+                "every decoder trains until none has improved for --patience epochs (default: each stops on its own)");
   cmd->add_option("--lr", o.probe.lr)->capture_default_str()->check(positive_real());
   cmd->add_flag("--control", o.control, "also probe an untrained copy of the model");
   cmd->add_option("--perfect-memory", o.perfect_memory_k, "reference: perfect memory of the last k = 1..K inputs (0 = none)")

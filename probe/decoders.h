@@ -6,8 +6,16 @@
 // dW1. The loss is the sum over d of the masked cross-entropies (targets before the segment start
 // are masked out). States are standardised with the training split's mean and deviation.
 //
+// The default decoders (one hidden layer, no dropout) train through a fused bank: the forward and
+// backward written out by hand on buffers laid out decoder-major and transposed (Z^T = W1 X^T is
+// [L*K, B], so decoder d's block of rows is contiguous and its second layer is one small GEMM
+// without copies), the softmax computed down the columns (vectorised across the batch), and one
+// Adam loop over four flat arrays. Same initial weights, same shuffles, same protocol as the
+// autograd bank; only the order of some float sums differs.
+//
 // Training: Adam on train; after every epoch each decoder's accuracy on valid is measured and the
-// best weights of each decoder are kept (early stopping per decoder, patience in epochs). With
+// best weights of each decoder are kept; a decoder stops after `patience` epochs without
+// improving (early stopping per decoder), and leaves the bank's products. With
 // a dropout sweep, the whole bank is trained once per keep probability and, per decoder, the keep
 // probability that did best on valid is chosen. Reported numbers are on test.
 #pragma once
@@ -30,6 +38,14 @@ struct ProbeOptions {
   int bootstrap = 1000;        // resamples for the 95% interval
   uint64_t seed = 1;
   bool quiet = false;
+  // Train through the engine's autograd (ops and Adam per tensor) instead of the fused bank below:
+  // the reference the fused bank is tested against. Deeper decoders and dropout always take it.
+  bool autograd_bank = false;
+  // Early stopping: each decoder stops after `patience` epochs without improving its own valid
+  // accuracy, and the bank when every decoder has stopped (PyTorch's one-by-one pipeline does the
+  // same). stop_together: the earlier protocol, every decoder trains on until no decoder has
+  // improved for `patience` epochs (each still keeps its own best weights).
+  bool stop_together = false;
 };
 
 struct LagResult {

@@ -209,7 +209,7 @@ json signature_settings(const StateSource& source, const Corpus& corpus, const S
           {"max_train_positions", opt.max_train_positions}, {"max_eval_positions", opt.max_eval_positions},
           {"decoder_hidden", p.hidden}, {"decoder_depth", p.depth}, {"keep_prob", p.keep_prob},
           {"sweep_dropout", p.sweep_dropout}, {"lr", p.lr}, {"batch", p.batch}, {"max_epochs", p.max_epochs},
-          {"patience", p.patience}, {"bootstrap", p.bootstrap}, {"seed", opt.states.seed}, {"control", opt.control},
+          {"patience", p.patience}, {"early_stopping", p.stop_together ? "bank" : "per decoder"}, {"bootstrap", p.bootstrap}, {"seed", opt.states.seed}, {"control", opt.control},
           {"targets", "the symbol d positions before the current one; <s> and positions before the segment start are skipped"},
           {"split", "decoders trained on train, selected on valid, reported on test"}};
 }

@@ -212,3 +212,49 @@ TEST_CASE("a linear decoder (depth 0) reads a one-hot delay line as well as an M
   REQUIRE(sig.trained.layers[0].lags[0].accuracy > 0.97);
   REQUIRE(sig.trained.layers[0].lags[2].accuracy < 0.12);
 }
+
+TEST_CASE("the fused decoder bank gives the autograd bank's answers (same weights, shuffles and protocol)", "[probe]") {
+  // An untrained GRU remembers its last few inputs partly: accuracies fall towards chance over the
+  // lags, so the two banks are compared where there is something to get right and wrong.
+  CharLMConfig cfg;
+  cfg.cell = Cell::GRU; cfg.layers = 1; cfg.hidden = 48; cfg.embed = 16;
+  Rng init(3);
+  CharLMSource source(std::make_shared<CharLM>(cfg, init));
+  Corpus c = iid_letters(21);
+  StateOptions so;
+  so.max_lag = 5;
+  StateSet train = extract_states(source, c.train, so), valid = extract_states(source, c.valid, so),
+           test = extract_states(source, c.test, so);
+  ProbeOptions po;
+  po.hidden = 24;
+  po.bootstrap = 200;
+  po.quiet = true;
+  for (int epochs : {1, 6}) {
+    po.max_epochs = epochs;
+    po.autograd_bank = false;
+    auto fused = probe_layer(train, valid, test, 0, po);
+    po.autograd_bank = true;
+    auto reference = probe_layer(train, valid, test, 0, po);
+    for (int d = 0; d < so.max_lag; ++d) {
+      const LagResult &f = fused[d], &r = reference[d];
+      int64_t agree = 0;
+      for (size_t i = 0; i < f.test_predictions.size(); ++i) agree += f.test_predictions[i] == r.test_predictions[i];
+      double agreement = (double)agree / f.test_predictions.size();
+      INFO("epochs " << epochs << " d=" << d + 1 << " fused " << f.accuracy << " autograd " << r.accuracy << " ["
+                     << r.ci_lo << "," << r.ci_hi << "] agreement " << agreement);
+      REQUIRE(f.n == r.n);
+      if (epochs == 1) {  // one epoch from the same start: only the rounding of a few sums differs
+        REQUIRE(agreement > 0.99);
+        REQUIRE(std::abs(f.accuracy - r.accuracy) < 0.005);
+        REQUIRE(std::abs(f.valid_accuracy - r.valid_accuracy) < 0.005);
+      } else {  // rounding differences grow over the epochs; the answers stay inside the interval
+        REQUIRE(f.accuracy >= r.ci_lo);
+        REQUIRE(f.accuracy <= r.ci_hi);
+      }
+    }
+    INFO("epochs " << epochs << " lag 1 " << fused[0].accuracy << " lag 5 " << fused[so.max_lag - 1].accuracy << " chance "
+                   << fused[0].chance);
+    REQUIRE(fused[0].accuracy > fused[0].chance + 0.05);          // lag 1 is partly remembered
+    REQUIRE(fused[so.max_lag - 1].accuracy < fused[0].accuracy);  // and later lags less
+  }
+}

@@ -20,7 +20,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Multiply-adds x 2 of one forward pass over a batch: input projections, recurrences, output layer.
+// Multiply-adds x 2 of one forward pass over a batch: input projections, recurrences, output layer
+// (of the base kernel only: a factorized model's low-rank term is not counted).
 double forward_flops(const CharLMConfig& c, const Batch& b) {
   double rows = (double)b.T * b.B, G = gate_count(c.cell), H = c.hidden, f = 0;
   for (int l = 0; l < c.layers; ++l) f += 2 * rows * G * H * ((l ? H : c.embed) + H);
@@ -29,7 +30,11 @@ double forward_flops(const CharLMConfig& c, const Batch& b) {
 
 }  // namespace
 
-CharLMConfig parse_bench_config(const std::string& s, int embed) {
+CharLMConfig parse_bench_config(const std::string& spec, int embed) {
+  // A trailing ":bigram" asks for the bigram-factorized model of that shape (models/charlm.h).
+  const std::string suffix = ":bigram";
+  const bool factorized = spec.size() > suffix.size() && spec.compare(spec.size() - suffix.size(), suffix.size(), suffix) == 0;
+  const std::string s = factorized ? spec.substr(0, spec.size() - suffix.size()) : spec;
   auto colon = s.find(':'), x = s.find('x');
   if (colon == std::string::npos || x == std::string::npos || x < colon)
     throw std::invalid_argument("config '" + s + "' is not CELL:LAYERSxHIDDEN");
@@ -43,6 +48,7 @@ CharLMConfig parse_bench_config(const std::string& s, int embed) {
   }
   if (c.layers < 1 || c.hidden < 1) throw std::invalid_argument("config '" + s + "' needs positive sizes");
   c.embed = embed;
+  if (factorized) c.factorized = Factorized::Bigram;
   return c;
 }
 

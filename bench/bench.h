@@ -12,7 +12,8 @@
 
 namespace memsig {
 
-CharLMConfig parse_bench_config(const std::string& spec, int embed);  // "lstm:1x320"
+// "lstm:1x320"; "lstm:1x320:bigram" for the bigram-factorized model of that shape.
+CharLMConfig parse_bench_config(const std::string& spec, int embed);
 
 // The batches both memsig and scripts/torch_ref.py bench use: length buckets of the split
 // (sorted by length, cut every `batch`), taken at evenly spaced bucket indices.

@@ -1,5 +1,6 @@
 #include "corpora/corpus.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -155,6 +156,22 @@ int64_t count_symbols(const std::vector<Segment>& segs) {
   int64_t n = 0;
   for (auto& s : segs) n += (int64_t)s.size() + 1;
   return n;
+}
+
+std::string segments_digest(const std::vector<Segment>& segs) {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&](uint8_t byte) { h = (h ^ byte) * 1099511628211ull; };
+  for (auto& s : segs) {
+    for (uint8_t c : s) mix(c);
+    mix(0xff);
+  }
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)h);
+  return buf;
+}
+
+std::string corpus_digest(const Corpus& c) {
+  return segments_digest(c.train) + segments_digest(c.valid) + segments_digest(c.test);
 }
 
 }  // namespace memsig

@@ -33,5 +33,9 @@ Corpus load_corpus(const std::string& spec);
 Corpus load_split_files(const std::string& train, const std::string& valid, const std::string& test);
 std::vector<Segment> read_segments(const std::string& path, bool ptb_tokens = false);
 int64_t count_symbols(const std::vector<Segment>& segs);  // targets under the protocol: sum (n + 1)
+// Content digests (64-bit FNV-1a as 16 hex digits): what cached and resumed results are keyed by,
+// so that two corpora with the same name but other text never share a result.
+std::string segments_digest(const std::vector<Segment>& segs);
+std::string corpus_digest(const Corpus& c);  // train, valid and test
 
 }  // namespace memsig

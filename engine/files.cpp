@@ -98,6 +98,7 @@ std::string temp_path_for(const std::string& target) {
 }
 
 TempFile::TempFile(const std::string& target) : target_(target), tmp_(temp_path_for(target)) {
+  require_output_path(target);
   remove_stale_temps(target);
   slot_ = register_temp(tmp_);
 }
@@ -156,6 +157,44 @@ std::string read_file(const std::string& path) {
 }
 
 bool file_exists(const std::string& path) { return std::filesystem::exists(path); }
+
+void require_output_path(const std::string& path) {
+  if (path.empty()) throw std::invalid_argument("an output path is empty");
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return;  // a new path
+  if (S_ISDIR(st.st_mode)) throw FileError(path, "is a directory: give a file name to write");
+  if (!S_ISREG(st.st_mode))
+    throw FileError(path, "is not a regular file (a device, pipe or socket): memsig writes only regular files or new paths");
+}
+
+namespace {
+// Two paths name the same file: the same inode when both exist, else the same normalised path.
+bool same_file(const std::string& a, const std::string& b) {
+  struct stat sa, sb;
+  bool ea = ::stat(a.c_str(), &sa) == 0, eb = ::stat(b.c_str(), &sb) == 0;
+  if (ea && eb) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  if (ea != eb) return false;
+  std::error_code ec1, ec2;
+  auto ca = std::filesystem::weakly_canonical(std::filesystem::absolute(a), ec1);
+  auto cb = std::filesystem::weakly_canonical(std::filesystem::absolute(b), ec2);
+  return !ec1 && !ec2 && ca == cb;
+}
+}  // namespace
+
+void check_outputs(const std::vector<NamedPath>& inputs, const std::vector<NamedPath>& outputs) {
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const NamedPath& o = outputs[i];
+    if (o.path.empty()) continue;
+    require_output_path(o.path);
+    for (const NamedPath& in : inputs)
+      if (!in.path.empty() && same_file(o.path, in.path))
+        throw FileError(o.path, o.option + " names the command's input (" + in.option +
+                                    "): memsig never overwrites its inputs; write elsewhere");
+    for (size_t j = 0; j < i; ++j)
+      if (!outputs[j].path.empty() && same_file(o.path, outputs[j].path))
+        throw FileError(o.path, o.option + " and " + outputs[j].option + " name the same file: give each its own");
+  }
+}
 
 void make_dirs(const std::string& dir) {
   std::error_code ec;

@@ -3,6 +3,7 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace memsig {
 
@@ -39,6 +40,16 @@ void write_text_atomically(const std::string& path, const std::string& text);
 std::string read_file(const std::string& path);  // a regular file's bytes; throws FileError
 void require_regular_file(const std::string& path);  // FileError for a directory, device, pipe
 bool file_exists(const std::string& path);
+
+// The output rule every command follows: an output is a regular file or a new path (never a
+// directory, device, FIFO or socket: memsig would replace it with a regular file), never one of the
+// command's inputs, and never another of its outputs. FileError naming the path and the option.
+struct NamedPath {
+  std::string option;  // "--out", "--model", "A", ...
+  std::string path;
+};
+void require_output_path(const std::string& path);  // the first half alone; TempFile checks it too
+void check_outputs(const std::vector<NamedPath>& inputs, const std::vector<NamedPath>& outputs);
 void make_dirs(const std::string& dir);  // mkdir -p; throws FileError
 
 }  // namespace memsig

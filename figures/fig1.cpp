@@ -5,6 +5,7 @@
 
 #include "engine/files.h"
 #include "figures/figures.h"
+#include "figures/recipes.h"
 #include "figures/signature_plots.h"
 #include "models/model_file.h"
 #include "models/train_charlm.h"
@@ -34,15 +35,15 @@ void figure_fig1(const FigureOptions& opt) {
   make_dirs(opt.out_dir);
   std::string model_path = opt.model.empty() ? dir + "/gru320.safetensors" : opt.model;
   Corpus corpus = load_corpus("shakespeare");
-  if (!file_exists(model_path)) {
-    TrainOptions t;
-    t.model.cell = Cell::GRU; t.model.layers = 1; t.model.hidden = 320; t.model.embed = 32;
-    t.batch = 64; t.lr = 2e-3f; t.clip = 5; t.epochs = 50; t.seed = opt.seed;
-    t.max_minutes = opt.train_minutes; t.out = model_path; t.resume = true; t.quiet = opt.quiet;
-    t.log_csv = dir + "/curve.csv";
-    std::fprintf(stderr, "fig1: training a 1x320 GRU on Tiny Shakespeare for %.0f minutes -> %s\n", opt.train_minutes,
-                 model_path.c_str());
-    train_charlm(corpus, t);
+  // A model the user names and that memsig did not begin training is used as it is; otherwise the
+  // recipe trains it (CPU-time budget), resumes a stopped training, and marks it done at the end.
+  bool users_own = !opt.model.empty() && file_exists(model_path) && !file_exists(model_path + ".training") &&
+                   !file_exists(model_path + ".done");
+  if (!users_own) {
+    Lab lab(FigureOptions(opt), preset_named("full"));
+    CharLMConfig cfg;
+    cfg.cell = Cell::GRU; cfg.layers = 1; cfg.hidden = 320; cfg.embed = 32;
+    lab.model(corpus, cfg, Budget{opt.train_minutes, 0}, "shakespeare", "", model_path);
   }
   std::shared_ptr<const CharLM> model = load_model(model_path);
   EvalResult ev = evaluate(*model, corpus.test);

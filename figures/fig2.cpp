@@ -37,7 +37,7 @@ void figure_fig2(const FigureOptions& opt) {
   make_dirs(opt.out_dir);
   Corpus ptb = load_corpus("ptb");
   std::fprintf(stderr, "fig2: %zu models; CPU training budgets by size:", 2 * preset.sizes.size());
-  for (int H : preset.sizes) std::fprintf(stderr, " %d units %g min", H, preset.minutes_for(H));
+  for (int H : preset.sizes) std::fprintf(stderr, " %d units %s", H, preset.budget_for(H).str().c_str());
   std::fprintf(stderr, " (cached under %s)\n", opt.work_dir.c_str());
   // Decoder capacities swept on every model (see below); the signature of one, cached.
   std::vector<Capacity> caps = preset.name == "full"
@@ -65,7 +65,7 @@ void figure_fig2(const FigureOptions& opt) {
     for (int H : preset.sizes) {
       CharLMConfig cfg;
       cfg.cell = cell; cfg.layers = 1; cfg.hidden = H; cfg.embed = preset.embed;
-      std::string path = lab.model(ptb, cfg, preset.minutes_for(cfg.hidden), "ptb");
+      std::string path = lab.model(ptb, cfg, preset.budget_for(cfg.hidden), "ptb");
       EvalResult ev = evaluate(*load_model(path), ptb.test);
       Signature sig = lab.signature(path, ptb, lab.signature_options(), "ptb_" + config_tag(cfg));
       for (auto& c : caps) capacity_signature(cfg, path, c);  // now, while this model's states are in memory
@@ -125,7 +125,7 @@ void figure_fig2(const FigureOptions& opt) {
     for (int H : preset.sizes) {
       CharLMConfig cfg;
       cfg.cell = cell; cfg.layers = 1; cfg.hidden = H; cfg.embed = preset.embed;
-      std::string path = lab.model(ptb, cfg, preset.minutes_for(cfg.hidden), "ptb");
+      std::string path = lab.model(ptb, cfg, preset.budget_for(cfg.hidden), "ptb");
       double best_valid = -1, lo = 1, hi = 0;
       std::string best;
       EntrySignature best_layer;

@@ -16,17 +16,20 @@ void figure_fig3(const FigureOptions& opt) {
   Lab lab(opt, preset);
   make_dirs(opt.out_dir);
   Corpus ptb = load_corpus("ptb");
-  std::fprintf(stderr, "fig3: 2 models of %d layers, %g min of training each on this CPU\n", preset.deep_layers, preset.minutes_deep);
+  std::fprintf(stderr, "fig3: 2 models of %d layers, %s of training each\n", preset.deep_layers, preset.budget_deep().str().c_str());
   std::vector<EntrySignature> cols;
   std::vector<std::string> names;
   nlohmann::json out;
   for (Cell cell : {Cell::GRU, Cell::LSTM}) {
     CharLMConfig cfg;
     cfg.cell = cell; cfg.layers = preset.deep_layers; cfg.hidden = preset.deep_hidden; cfg.embed = preset.embed;
-    std::string path = lab.model(ptb, cfg, preset.minutes_deep, "ptb");
+    std::string path = lab.model(ptb, cfg, preset.budget_deep(), "ptb");
     EvalResult ev = evaluate(*load_model(path), ptb.test);
     Signature sig = lab.signature(path, ptb, lab.signature_options(), "ptb_" + config_tag(cfg));
     const std::string label = cell == Cell::GRU ? "GRU" : "LSTM";
+    for (size_t i = 0; i < sig.trained.layers.size() || i < (size_t)cfg.layers; ++i)  // every layer, in order
+      if (i >= sig.trained.layers.size() || sig.trained.layers[i].layer != (int)i + 1)
+        throw std::logic_error("fig3: the signature of " + path + " lacks layer " + std::to_string(i + 1));
     std::printf("fig3: %s %dx%d test perplexity %.4f\n", label.c_str(), cfg.layers, cfg.hidden, ev.perplexity);
     std::vector<Estimate> by_layer;
     for (auto& l : sig.trained.layers) {
@@ -50,6 +53,7 @@ void figure_fig3(const FigureOptions& opt) {
     for (int l = std::max(0, cfg.layers - 2); l < cfg.layers; ++l) deep.states.entries.push_back(l);
     Signature sd = lab.signature(path, ptb, deep, "ptb_" + config_tag(cfg) + "_decoder_depth2_top");
     for (auto& l : sd.trained.layers) {
+      if (l.layer < 1 || l.layer > (int)by_layer.size()) throw std::logic_error("fig3: no layer " + std::to_string(l.layer));
       Estimate one = by_layer[l.layer - 1], two = mean_accuracy(l);
       Estimate gain = relative_change(one, two);
       std::printf("fig3: %s layer %d: decoders of 2 hidden layers %s vs 1: relative gain %s\n", label.c_str(), l.layer,

@@ -42,12 +42,12 @@ void figure_fig4(const FigureOptions& opt) {
   CharLMConfig cfg;
   cfg.cell = Cell::LSTM; cfg.layers = 1; cfg.embed = preset.embed;
   cfg.hidden = preset.name == "full" ? 320 : preset.sizes.back();
-  std::fprintf(stderr, "fig4: %g min for each of two LMs, then %zu retrainings of %g min\n", preset.minutes_for(cfg.hidden),
-               preset.fractions.size() + 1, preset.minutes_retrain);
-  std::string shake = lab.model(shakespeare, cfg, preset.minutes_for(cfg.hidden), "shakespeare");
-  std::string target = lab.model(ptb, cfg, preset.minutes_for(cfg.hidden), "ptb");  // Figure 2's LSTM of this size
+  std::fprintf(stderr, "fig4: %s for each of two LMs, then %zu retrainings of %s\n", preset.budget_for(cfg.hidden).str().c_str(),
+               preset.fractions.size() + 1, preset.budget_retrain().str().c_str());
+  std::string shake = lab.model(shakespeare, cfg, preset.budget_for(cfg.hidden), "shakespeare");
+  std::string target = lab.model(ptb, cfg, preset.budget_for(cfg.hidden), "ptb");  // Figure 2's LSTM of this size
   auto retrained = [&](double percent) {
-    return lab.model(ptb_fraction(ptb, percent), cfg, preset.minutes_retrain, "ptb" + pct_tag(percent) + "_from_shakespeare", shake);
+    return lab.model(ptb_fraction(ptb, percent), cfg, preset.budget_retrain(), "ptb" + pct_tag(percent) + "_from_shakespeare", shake);
   };
   std::string adapted = retrained(5);
 

@@ -21,8 +21,10 @@ void figure_fig5(const FigureOptions& opt) {
   CharLMConfig cfg;
   cfg.cell = Cell::GRU; cfg.layers = 1; cfg.embed = preset.embed;
   cfg.hidden = preset.name == "full" ? 320 : preset.sizes.back();
-  const std::string gru = lab.model(ptb, cfg, preset.minutes_for(cfg.hidden), "ptb");  // the same model Figure 2 trains
-  const std::string ngram = lab.path("models/ptb_" + std::to_string(preset.ngram_order) + "gram.arpa");
+  const std::string gru = lab.model(ptb, cfg, preset.budget_for(cfg.hidden), "ptb");  // the same model Figure 2 trains
+  // Keyed by the training text's content and the order (the n-gram is a deterministic function of both).
+  const std::string ngram = lab.path("models/ptb_" + std::to_string(preset.ngram_order) + "gram_" +
+                                     key_hash({{"corpus_digest", segments_digest(ptb.train)}, {"order", preset.ngram_order}}) + ".arpa");
   if (!file_exists(ngram)) {
     NgramLM lm;
     lm.train(ptb.train, preset.ngram_order);

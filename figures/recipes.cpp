@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "engine/files.h"
+#include "engine/stop_points.h"
 #include "models/model_file.h"
 #include "models/train_charlm.h"
 #include "probe/sources.h"
@@ -23,7 +24,8 @@ Preset preset_named(const std::string& name) {
     p.deep_layers = 2;
     p.deep_hidden = 8;
     p.embed = 8;
-    p.minutes_shallow = p.minutes_deep = p.minutes_retrain = 0.03;
+    p.steps = 50;           // budgets in steps: the same models on any machine
+    p.steps_retrain = 20;
     p.fractions = {5, 100};
     p.train_positions = 3000;
     p.eval_positions = 1000;
@@ -43,31 +45,76 @@ std::string config_tag(const CharLMConfig& cfg) {
   return std::string(cell_name(cfg.cell)) + std::to_string(cfg.layers) + "x" + std::to_string(cfg.hidden);
 }
 
-std::string Lab::model(const Corpus& corpus, const CharLMConfig& cfg, double minutes, const std::string& tag,
-                       const std::string& init_from) {
-  char budget[32];
-  std::snprintf(budget, sizeof budget, "%gmin", minutes);
-  const std::string name = tag + "_" + config_tag(cfg) + "_e" + std::to_string(cfg.embed) + "_" + budget + "_seed" +
-                           std::to_string(opt.seed);
-  make_dirs(path("models"));
-  const std::string out = path("models/" + name + ".safetensors"), done = out + ".done";
-  if (file_exists(done) && file_exists(out)) return out;
-  std::fprintf(stderr, "== training %s on %s: %s, budget %g min of CPU time (resumable; cached as %s)\n",
-               config_tag(cfg).c_str(), corpus.name.c_str(), init_from.empty() ? "from random weights" : ("from " + init_from).c_str(),
-               minutes, out.c_str());
+std::string Budget::str() const {
+  char buf[64];
+  if (steps > 0) std::snprintf(buf, sizeof buf, "%lld steps", (long long)steps);
+  else std::snprintf(buf, sizeof buf, "%g min of CPU time", minutes);
+  return buf;
+}
+
+std::string key_hash(const nlohmann::json& key) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : key.dump()) h = (h ^ c) * 1099511628211ull;
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%012llx", (unsigned long long)(h & 0xffffffffffffull));
+  return buf;
+}
+
+std::string Lab::model(const Corpus& corpus, const CharLMConfig& cfg, const Budget& budget, const std::string& tag,
+                       const std::string& init_from, const std::string& out_path) {
   TrainOptions t;
   t.model = cfg;
   t.batch = 64; t.lr = 2e-3f; t.clip = 5; t.epochs = 1000; t.seed = opt.seed;
-  t.max_minutes = minutes;
+  t.max_minutes = budget.minutes;
+  t.max_steps = budget.steps;
   t.cpu_clock = true;  // CPU time per thread: the same budget buys the same training on a busy or paused machine
   t.eval_every = 200;
-  t.out = out;
   t.resume = true;
   t.quiet = opt.quiet;
   t.init_from = init_from;
+  // Everything the model is derived from, by content.
+  nlohmann::json key = {{"kind", "charlm"}, {"config", config_tag(cfg)}, {"embed", cfg.embed}, {"dropout", cfg.dropout},
+                        {"corpus", corpus.name}, {"corpus_digest", segments_digest(corpus.train) + segments_digest(corpus.valid)},
+                        {"minutes", budget.minutes}, {"steps", budget.steps}, {"clock", "cpu"}, {"seed", opt.seed},
+                        {"batch", t.batch}, {"lr", t.lr}, {"clip", t.clip}, {"eval_every", t.eval_every},
+                        {"init_from", init_from.empty() ? "" : weights_digest(*load_model(init_from))}};
+  std::string out = out_path;
+  if (out.empty()) {
+    make_dirs(path("models"));
+    out = path("models/" + tag + "_" + config_tag(cfg) + "_e" + std::to_string(cfg.embed) + "_seed" + std::to_string(opt.seed) +
+               "_" + key_hash(key) + ".safetensors");
+  }
+  // OUT.training holds the key while a training is under way (or was stopped); OUT.done once it finished.
+  const std::string done = out + ".done", started = out + ".training";
+  auto key_in = [&](const std::string& file) {
+    nlohmann::json d;
+    try { d = nlohmann::json::parse(read_file(file)); } catch (const std::exception&) { return false; }
+    return d.is_object() && d.value("key", nlohmann::json()) == key;
+  };
+  if (file_exists(done) && file_exists(out)) {
+    if (key_in(done)) return out;
+    std::fprintf(stderr, "== %s was trained from other data or settings: training it again\n", out.c_str());
+  } else if (file_exists(started)) {
+    if (!key_in(started)) {
+      std::fprintf(stderr, "== %s was begun with other data or settings: starting it again\n", out.c_str());
+      std::remove((out + ".ckpt").c_str());
+    }
+  }
+  if (!file_exists(started) || !key_in(started)) {
+    std::remove(done.c_str());
+    std::remove((out + ".ckpt").c_str());
+    write_text_atomically(started, nlohmann::json{{"key", key}}.dump() + "\n");
+  }
+  std::fprintf(stderr, "== training %s on %s: %s, budget %s (resumable; cached as %s)\n", config_tag(cfg).c_str(),
+               corpus.name.c_str(), init_from.empty() ? "from random weights" : ("from " + init_from).c_str(),
+               budget.str().c_str(), out.c_str());
+  t.out = out;
   t.log_csv = out + ".curve.csv";
   TrainResult r = train_charlm(corpus, t);
-  write_text_atomically(done, nlohmann::json{{"best_valid_bpc", r.best_valid_bpc}, {"seconds", r.seconds}, {"chars", r.chars}}.dump() + "\n");
+  write_text_atomically(done, nlohmann::json{{"key", key}, {"best_valid_bpc", r.best_valid_bpc}, {"seconds", r.seconds},
+                                             {"chars", r.chars}}.dump() + "\n");
+  std::remove(started.c_str());
+  stop_point("recipe.model");
   return out;
 }
 
@@ -94,7 +141,9 @@ Signature Lab::signature(const std::string& model_path, const Corpus& corpus, Si
   if (file_exists(out)) {  // reused only when computed for this model with exactly these settings
     Signature cached = load_signature(out);
     bool covers = true;
-    for (int e : so.states.entries) {
+    std::vector<int> wanted = so.states.entries;
+    if (wanted.empty()) for (size_t e = 0; e < source->entries().size(); ++e) wanted.push_back((int)e);
+    for (int e : wanted) {
       bool found = false;
       for (auto& l : cached.trained.layers) found = found || l.layer == e + 1;
       covers = covers && found;
@@ -108,6 +157,7 @@ Signature Lab::signature(const std::string& model_path, const Corpus& corpus, Si
   Signature sig = compute_signature(*source, corpus, so);
   write_text_atomically(out, to_json(sig).dump() + "\n");
   std::remove(so.checkpoint.c_str());
+  stop_point("recipe.signature");
   return sig;
 }
 

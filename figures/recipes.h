@@ -11,6 +11,15 @@
 
 namespace memsig {
 
+// A training budget: CPU minutes (per thread; the full preset), or a number of steps (the quick
+// preset: the same model on any machine, so an interrupted quick run ends exactly where an
+// uninterrupted one does).
+struct Budget {
+  double minutes = 0;
+  int64_t steps = 0;
+  std::string str() const;  // "3 min of CPU time" | "100 steps"
+};
+
 struct Preset {
   std::string name;                 // "quick" (tiny models, seconds: the test suite's smoke test) | "full"
   std::vector<int> sizes;           // Figure 2's state sizes
@@ -22,6 +31,10 @@ struct Preset {
   }
   double minutes_deep = 4;          // of a deep one
   double minutes_retrain = 1;       // of a retraining (Figure 4)
+  int64_t steps = 0, steps_retrain = 0;  // when set, budgets in steps instead of minutes (quick)
+  Budget budget_for(int hidden) const { return steps ? Budget{0, steps} : Budget{minutes_for(hidden), 0}; }
+  Budget budget_deep() const { return steps ? Budget{0, steps} : Budget{minutes_deep, 0}; }
+  Budget budget_retrain() const { return steps_retrain ? Budget{0, steps_retrain} : Budget{minutes_retrain, 0}; }
   std::vector<double> fractions;    // Figure 4's retraining fractions of PTB, in percent
   int64_t train_positions = 60000, eval_positions = 20000;
   int max_lag = 10;
@@ -37,10 +50,14 @@ class Lab {
   const FigureOptions opt;
   const Preset preset;
 
-  // A char LM trained on `corpus` (named `tag` in the cache) for `minutes` (the CPU budget), from
-  // random weights or from `init_from`; trained (or resumed) only when the cache lacks it.
-  std::string model(const Corpus& corpus, const CharLMConfig& cfg, double minutes, const std::string& tag,
-                    const std::string& init_from = "");
+  // A char LM trained on `corpus` (named `tag` in the cache) within `budget`, from random weights
+  // or from `init_from`; trained (or resumed) only when the cache lacks it. The cache entry is
+  // keyed by the content of everything it is derived from (the corpus's text, the configuration,
+  // budget and seed, the starting model's weights): a retrained source model makes every model
+  // derived from it new entries. A model counts as cached only once its training has finished
+  // (MODEL.done holds its key); a stopped one is resumed. `out_path` overrides the cache's file name.
+  std::string model(const Corpus& corpus, const CharLMConfig& cfg, const Budget& budget, const std::string& tag,
+                    const std::string& init_from = "", const std::string& out_path = "");
   // The signature of a model file (char LM or .arpa) on `corpus`, cached by model and settings;
   // need_rows: the cached one must keep its test rows (for a paired comparison).
   Signature signature(const std::string& model_path, const Corpus& corpus, SignatureOptions so, const std::string& tag,
@@ -53,5 +70,6 @@ class Lab {
 };
 
 std::string config_tag(const CharLMConfig& cfg);  // "gru1x320"
+std::string key_hash(const nlohmann::json& key);  // 12 hex digits of a digest of key.dump()
 
 }  // namespace memsig

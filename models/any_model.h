@@ -15,7 +15,10 @@ struct AnyModel {
   std::shared_ptr<const NgramLM> ngram;     // set for an n-gram model
 };
 
-bool is_arpa_path(const std::string& path);
+// What a model file is, by its content (not its name): safetensors (a char LM), ARPA text (an
+// n-gram model), or gzip (refused with a hint to unpack it).
+enum class ModelFileKind { Safetensors, Arpa, Gzip, Unknown };
+ModelFileKind sniff_model_file(const std::string& path);
 AnyModel load_any_model(const std::string& path);  // FileError naming the problem
 
 }  // namespace memsig

@@ -181,7 +181,11 @@ NgramLM parse_arpa(const std::string& text, const std::string& path) {
                               " symbols and an optional back-off weight; found " + std::to_string(f.size()) + " fields");
       double lp = 0, bo = 0;
       if (!to_number(f[0], lp)) fail(in.number(), quoted(f[0]) + " is not a number");
+      // A probability is at most 1, and its natural log must be a finite float (-99 is ARPA's "never").
+      if (lp > 0) fail(in.number(), "log10 probability " + quoted(f[0]) + " is above 0 (a probability above 1)");
+      if (!std::isfinite((float)(lp * kLn10))) fail(in.number(), "log10 probability " + quoted(f[0]) + " is out of range");
       if ((int)f.size() == k + 2 && !to_number(f[k + 1], bo)) fail(in.number(), quoted(f[k + 1]) + " is not a number");
+      if (!std::isfinite((float)(bo * kLn10))) fail(in.number(), "log10 back-off weight " + quoted(f[k + 1]) + " is out of range");
       uint64_t key = 0;
       for (int i = 0; i < k; ++i) {
         int id = arpa_symbol_id(f[1 + i]);
@@ -235,6 +239,13 @@ NgramLM parse_arpa(const std::string& text, const std::string& path) {
   for (int w = 0; w < kNumSymbols; ++w)
     if ((w != kBos || N > 1) && !stored(1, (uint64_t)w))
       fail(header_line[1], "\\1-grams: has no unigram '" + arpa_symbol(w) + "' (every symbol needs one)");
+  // The unigrams are a distribution over the symbols that can follow (all but <s>): they must sum
+  // to one (to the rounding of the file's printed digits), or every score built on them is wrong.
+  double unigram_mass = 0;
+  for (auto& e : grams[1])
+    if (e.key != (uint64_t)kBos) unigram_mass += std::exp(e.log_prob);
+  if (std::fabs(unigram_mass - 1) > 1e-3)
+    fail(header_line[1], "the unigram probabilities sum to " + std::to_string(unigram_mass) + ", not 1");
   for (int k = 2; k <= N; ++k)
     for (size_t i = 0; i < grams[k].size(); ++i) {
       uint64_t key = grams[k][i].key;

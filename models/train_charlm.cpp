@@ -8,18 +8,6 @@
 
 namespace memsig {
 
-std::string segments_digest(const std::vector<Segment>& segs) {
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&](uint8_t byte) { h = (h ^ byte) * 1099511628211ull; };
-  for (auto& s : segs) {
-    for (uint8_t c : s) mix(c);
-    mix(0xff);
-  }
-  char buf[20];
-  std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)h);
-  return buf;
-}
-
 namespace {
 
 class CharLMTask : public TrainTask {

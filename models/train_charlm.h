@@ -18,6 +18,5 @@ TrainResult train_charlm(const Corpus& corpus, const TrainOptions& opt);
 
 // A fingerprint of a list of segments (FNV-1a over the symbols and segment ends), so a resumed run
 // can tell that its data changed.
-std::string segments_digest(const std::vector<Segment>& segs);
 
 }  // namespace memsig

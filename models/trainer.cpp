@@ -1,5 +1,7 @@
 #include "models/trainer.h"
 
+#include "engine/stop_points.h"
+
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -123,6 +125,7 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
     if (best) {
       prog.best_valid = bpc;
       save_trainable(opt.out, model);
+      stop_point("train.best");
     }
     if (!opt.quiet)
       std::fprintf(stderr, "valid  epoch %d step %lld  %s  bpc %.4f  perplexity %.3f%s\n", prog.epoch + 1,
@@ -149,6 +152,7 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
         stop(e.what(), prog.step + 1);
       }
       ++prog.step;
+      stop_point("train.step");
       prog.chars += (int64_t)stats.count;
       governor.step_done(stats.count);
       window.nats += stats.nats; window.count += stats.count;
@@ -187,6 +191,7 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
         prog.seconds = clock.elapsed();
         write_checkpoint();
         checkpoint_written = true;
+        stop_point("train.checkpoint");
         --prog.next_batch;
         last_ckpt = clock.elapsed();
       }
@@ -200,6 +205,7 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
   }
   prog.seconds = clock.elapsed();
   write_checkpoint();
+  stop_point("train.end");
   if (!prog.has_best()) throw FileError(opt.out, "no model written: no validation was run");
 
   TrainResult r;

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "engine/files.h"
+#include "engine/stop_points.h"
 
 namespace memsig {
 
@@ -25,19 +26,20 @@ std::vector<EntrySignature> probe_source(const StateSource& source, const Corpus
                                          const std::function<void(const std::vector<EntrySignature>&)>& save) {
   StateOptions so = opt.states;
   if (so.entries.empty()) for (size_t e = 0; e < source.entries().size(); ++e) so.entries.push_back((int)e);
+  const std::vector<int> asked_for = so.entries;  // the result: finished earlier or now
   std::vector<int> todo;
-  for (int e : so.entries) {
+  for (int e : asked_for) {
     bool finished = false;
     for (auto& d : done) finished = finished || d.layer == e + 1;
     if (!finished) todo.push_back(e);
   }
-  if (!done.empty() && !opt.quiet)
-    std::fprintf(stderr, "%s: %zu layer(s) taken from the checkpoint %s\n", what, done.size(), opt.checkpoint.c_str());
+  if (todo.size() < asked_for.size() && !opt.quiet)
+    std::fprintf(stderr, "%s: %zu layer(s) taken from the checkpoint %s\n", what, asked_for.size() - todo.size(),
+                 opt.checkpoint.c_str());
   if (!todo.empty()) {
     so.entries = todo;
     auto t0 = std::chrono::steady_clock::now();
-    std::string key = source.identity() + "|state " + source.state_kind() + "|" + corpus.name + "|" + std::to_string(corpus.train.size()) + "/" +
-                      std::to_string(corpus.valid.size()) + "/" + std::to_string(corpus.test.size()) + "|lag " +
+    std::string key = source.identity() + "|state " + source.state_kind() + "|" + corpus.name + " " + corpus_digest(corpus) + "|lag " +
                       std::to_string(so.max_lag) + " seed " + std::to_string(so.seed) + " batch " + std::to_string(so.batch) +
                       " positions " + std::to_string(opt.max_train_positions) + "/" + std::to_string(opt.max_eval_positions) +
                       " entries";
@@ -88,12 +90,15 @@ std::vector<EntrySignature> probe_source(const StateSource& source, const Corpus
       }
       done.push_back(std::move(es));
       save(done);
+      stop_point("probe.entry");
     }
   }
   std::vector<EntrySignature> asked;  // a checkpoint may hold layers this run did not ask for
-  for (auto& d : done)
-    for (int e : so.entries)
-      if (d.layer == e + 1) asked.push_back(d);
+  for (int e : asked_for) {
+    auto it = std::find_if(done.begin(), done.end(), [&](const EntrySignature& d) { return d.layer == e + 1; });
+    if (it == done.end()) throw std::logic_error("probe: layer " + std::to_string(e + 1) + " was neither probed nor taken from the checkpoint");
+    asked.push_back(*it);
+  }
   std::sort(asked.begin(), asked.end(), [](const EntrySignature& a, const EntrySignature& b) { return a.layer < b.layer; });
   return asked;
 }
@@ -199,7 +204,7 @@ ProbedModel probed_from_json(const json& j, const std::string& path, const std::
 
 json signature_settings(const StateSource& source, const Corpus& corpus, const SignatureOptions& opt) {
   const ProbeOptions& p = opt.probe;
-  return {{"corpus", corpus.name}, {"model", source.describe()}, {"model_identity", source.identity()},
+  return {{"corpus", corpus.name}, {"corpus_digest", corpus_digest(corpus)}, {"model", source.describe()}, {"model_identity", source.identity()},
           {"max_lag", opt.states.max_lag}, {"state", source.state_kind()},
           {"max_train_positions", opt.max_train_positions}, {"max_eval_positions", opt.max_eval_positions},
           {"decoder_hidden", p.hidden}, {"decoder_depth", p.depth}, {"keep_prob", p.keep_prob},

@@ -43,6 +43,11 @@ void add_train(CLI::App& app) {
   cmd->add_option("--layers", o.model.layers, "recurrent layers")->capture_default_str()->check(CLI::Range(1, 16));
   cmd->add_option("--hidden", o.model.hidden, "state size H")->capture_default_str()->check(CLI::Range(1, 8192));
   cmd->add_option("--embed", o.model.embed, "embedding size E")->capture_default_str()->check(CLI::Range(1, 4096));
+  static std::string factorized = "none", lambda = "causal";
+  cmd->add_option("--factorized", factorized, "none | bigram: each layer's kernel W0 + sum_k lambda_k u_k v_k^T over 1156 bigram bases")
+      ->capture_default_str()->check(CLI::IsMember({"none", "bigram"}));
+  cmd->add_option("--lambda", lambda, "with --factorized: causal (bigrams read so far in the segment; models/bigram_lambda.h)")
+      ->capture_default_str()->check(CLI::IsMember({"causal"}));
   cmd->add_option("--dropout", o.model.dropout, "dropout on each layer's output")->capture_default_str()->check(CLI::Range(0.0, 0.95));
   cmd->add_option("--epochs", o.epochs)->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--batch", o.batch, "segments per batch")->capture_default_str()->check(CLI::PositiveNumber);
@@ -66,6 +71,7 @@ void add_train(CLI::App& app) {
   add_common(cmd);
   cmd->callback([] {
     o.model.cell = parse_cell(cell);
+    o.model.factorized = factorized == "bigram" ? Factorized::Bigram : Factorized::None;
     check_loop_options(o);
     TrainResult r = train_charlm(load_corpus(corpus), o);
     std::printf("best valid bpc %.4f  perplexity %.3f  (%.0f s, %lld chars, %.1fk chars/s)  model: %s\n", r.best_valid_bpc,

@@ -94,9 +94,11 @@ void add_eval(CLI::App& app) {
   add_common(cmd);
   cmd->callback([] {
     AnyModel model = load_any_model(model_path);
+    if (!model.lm) throw FileError(model_path, "a model of format '" + model.format + "' is not a language model: nothing to evaluate");
     if (!other_path.empty()) {
       if (data.corpus.empty()) throw CLI::ValidationError("--interpolate needs --corpus (its weight is chosen on valid)");
       AnyModel other = load_any_model(other_path);
+      if (!other.lm) throw FileError(other_path, "a model of format '" + other.format + "' is not a language model");
       Corpus c = load_corpus(data.corpus);
       Interpolation ip = interpolate(*model.lm, *other.lm, c.valid, c.test, batch);
       nlohmann::json j = {{"model", model_path}, {"other", other_path}, {"data", data.corpus + ":test"},

@@ -7,6 +7,7 @@
 
 #include "corpora/corpus.h"
 #include "engine/files.h"
+#include "models/any_model.h"
 #include "models/bigram_lambda.h"
 #include "models/model_file.h"
 #include "models/sample.h"
@@ -158,5 +159,31 @@ TEST_CASE("a factorized model file with a lambda mode this build does not comput
   REQUIRE_THAT(err, Catch::Contains(path) && Catch::Contains("'lambda' is 'domain'"));
   save_trainable(path, m, {{"format", "memsig-charlm"}});  // a plain char LM's format with U and V beside
   REQUIRE(load_model(path)->cfg.factorized == Factorized::None);  // extra tensors are ignored, as for checkpoints
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("model kinds are open: a format registered at run time loads through load_any_model", "[factorized][models]") {
+  CharLMConfig cfg;
+  cfg.cell = Cell::GRU;
+  cfg.hidden = 4; cfg.embed = 3;
+  Rng rng(4);
+  CharLM m(cfg, rng);
+  const std::string path = temp_path("kind_x.safetensors");
+  save_trainable(path, m, {{"format", "memsig-test-kind"}});
+  REQUIRE_THAT(error_of([&] { load_any_model(path); }), Catch::Contains("model format 'memsig-test-kind' is not one memsig knows"));
+  int loads = 0;
+  register_model_kind({"memsig-test-kind", "a kind of this test", [&](const std::string& p) {
+                         ++loads;
+                         SafeTensors st = load_safetensors(p);
+                         st.metadata["format"] = "memsig-charlm";
+                         std::shared_ptr<const CharLM> lm = model_from(p, st);
+                         return AnyModel{"memsig-test-kind", lm, lm};
+                       }});
+  AnyModel any = load_any_model(path);
+  REQUIRE(loads == 1);
+  REQUIRE(any.format == "memsig-test-kind");
+  REQUIRE(any.lm->describe() == "gru 1x4");
+  // The factorized kind is one of the built-in ones.
+  REQUIRE(find_model_kind(kFactorizedFormat) != nullptr);
   std::filesystem::remove(path);
 }

@@ -95,12 +95,14 @@ nlohmann::json ablation_json(const Ablation& a, int done) {
   return j;
 }
 
-// Σ over lags of the recall lost per symbol: the memory basis k carries for symbol s.
+// Σ over lags of the recall lost per symbol: the memory basis k carries for symbol s (cells with
+// fewer than kMinRecallCount test targets left out, as in the signature maps).
 std::vector<double> memory_of(const Ablation& a, int k) {
   std::vector<double> m(V, 0.0);
   if (a.drop[k].empty()) return m;
   for (int d = 0; d < a.L; ++d)
-    for (int s = 0; s < V; ++s) m[s] += a.drop[k][(size_t)d * V + s];
+    for (int s = 0; s < V; ++s)
+      if (a.count[d][s] >= kMinRecallCount) m[s] += a.drop[k][(size_t)d * V + s];
   return m;
 }
 
@@ -305,13 +307,15 @@ void figure_fig6(const FigureOptions& opt) {
       h.cols.push_back(k / V != last_first ? symbol_label(k / V) : "");
       last_first = k / V;
     }
-    double vmax = 1e-3;
+    std::vector<double> mags;
     for (int s : rows_syms)
       for (int k : active) {
         h.values.push_back(M[k][s]);
-        vmax = std::max(vmax, std::abs(M[k][s]));
+        if (M[k][s] != 0) mags.push_back(std::abs(M[k][s]));
       }
-    h.vmax = vmax;
+    std::sort(mags.begin(), mags.end());  // colours clipped at the 99th percentile of |value|
+    h.vmax = mags.empty() ? 1e-3 : std::max(1e-3, mags[(size_t)(0.99 * (mags.size() - 1))]);
+    h.colorbar_title = "recall lost (sum over lags; clipped at the 99th pct)";
     draw_heatmap(h).save_png(opt.out_dir + "/fig6_all_bases.png");
   }
   nlohmann::json top = nlohmann::json::object();

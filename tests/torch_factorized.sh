@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The bigram-factorized char LM, memsig <-> PyTorch (scripts/torch_factorized.py): models written
 # by PyTorch (LSTM and GRU, 2 layers) give the same bpc in both, and the same bits and every
-# parameter's gradient on one batch (tests/factorized_grads.cpp writes memsig's).
+# parameter's gradient on one batch (tests/factorized_grads.cpp writes memsig's); a model trained
+# by memsig gives the same bpc in both.
 # Skipped (exit 77) when python3-torch is not installed.
 set -euo pipefail
 MEMSIG=$1
@@ -34,4 +35,10 @@ for cell in lstm gru; do
   /usr/bin/python3 "$REF" grads --model "$dir/f_$cell.safetensors" --data "$dir/valid.ids" --n 12 \
     --compare "$dir/g_$cell.safetensors"
 done
+echo "lstm: factorized model trained by memsig (train --factorized bigram), evaluated by both"
+"$MEMSIG" train --corpus "$dir/text.txt" --cell lstm --layers 2 --hidden 12 --embed 6 --factorized bigram --epochs 2 --batch 16 \
+  --quiet --threads 1 --out "$dir/m.safetensors" > /dev/null
+a=$("$MEMSIG" eval --model "$dir/m.safetensors" --corpus "$dir/text.txt" --split valid --json | bpc)
+b=$(/usr/bin/python3 "$REF" eval --model "$dir/m.safetensors" --data "$dir/valid.ids" | bpc)
+close "$a" "$b"
 echo "PyTorch equivalence of the factorized model: ok"

@@ -3,6 +3,9 @@ MAKEFLAGS += --no-print-directory
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
+# `make` is the CPU build (no CUDA needed or used); `make cuda` / `make test-cuda` build build-cuda/
+# with the cuDNN backend (nvcc and cuDNN installed, e.g. /usr/local/cuda; README, "GPU").
+CUDA ?= OFF
 # Convenience: use a corpora mirror beside the checkout when the user has not named one.
 ifeq ($(origin MEMSIG_CORPORA), undefined)
 ifneq ($(wildcard ../shared/corpora),)
@@ -12,7 +15,7 @@ else
 export MEMSIG_CORPORA := $(abspath $(MEMSIG_CORPORA))
 endif
 
-.PHONY: all deps configure binary test test-sanitize fuzz demo bench figures clean
+.PHONY: all deps configure binary test test-sanitize fuzz demo bench figures clean cuda test-cuda gpu-check
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -21,7 +24,7 @@ deps:
 	@scripts/install-deps
 
 configure: deps
-	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+	@grep -qs "^MEMSIG_CUDA:" $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DMEMSIG_CUDA=$(CUDA) $(CMAKE_FLAGS)
 
 binary: configure
 	cmake --build $(BUILD) -j $(JOBS) --target memsig
@@ -31,19 +34,31 @@ test: all
 
 # The test suite built with AddressSanitizer + UndefinedBehaviorSanitizer.
 test-sanitize: deps
-	@test -f build-sanitize/CMakeCache.txt || cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEMSIG_SANITIZE=ON $(CMAKE_FLAGS)
+	@test -f build-sanitize/CMakeCache.txt || cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEMSIG_SANITIZE=ON -DMEMSIG_CUDA=OFF $(CMAKE_FLAGS)
 	cmake --build build-sanitize -j $(JOBS)
 	cd build-sanitize && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j $(JOBS)
+	  ctest --output-on-failure -j $(JOBS) -E '^(interrupted|plans|plans_slurm)$$'  # process-level tests: `make test` runs them
 
 # Every reader of untrusted files under libFuzzer (clang) for FUZZ_RUNS inputs each.
 FUZZ_RUNS ?= 20000
 fuzz: deps
 	@scripts/install-deps --fuzz
 	@test -f build-fuzz/CMakeCache.txt || cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DCMAKE_CXX_COMPILER=clang++ -DMEMSIG_FUZZ=ON $(CMAKE_FLAGS)
-	cmake --build build-fuzz -j $(JOBS) --target fuzz_model_file fuzz_checkpoint fuzz_signature_json fuzz_arpa
+	  -DCMAKE_CXX_COMPILER=clang++ -DMEMSIG_FUZZ=ON -DMEMSIG_CUDA=OFF $(CMAKE_FLAGS)
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_model_file fuzz_checkpoint fuzz_signature_json fuzz_arpa fuzz_speech_data fuzz_audio
 	fuzz/run build-fuzz $(FUZZ_RUNS)
+
+# The CUDA build in build-cuda/: the whole suite runs there too; its `gpu` tests run where a GPU
+# answers and are skipped by name elsewhere. scripts/gpu-check is the one command for a GPU machine.
+cuda: deps
+	@test -f build-cuda/CMakeCache.txt || cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release -DMEMSIG_CUDA=ON $(CMAKE_FLAGS)
+	cmake --build build-cuda -j $(JOBS)
+
+test-cuda: cuda
+	cd build-cuda && ctest --output-on-failure -j $(JOBS) -E '^(interrupted|plans|plans_slurm|figures_quick)$$'  # the recipes' orchestration runs in `make test`
+
+gpu-check:
+	scripts/gpu-check
 
 demo: binary
 	scripts/demo

@@ -1,5 +1,7 @@
 #include "bench/bench.h"
 
+#include "engine/numbers.h"
+
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -35,21 +37,38 @@ CharLMConfig parse_bench_config(const std::string& spec, int embed) {
   const std::string suffix = ":bigram";
   const bool factorized = spec.size() > suffix.size() && spec.compare(spec.size() - suffix.size(), suffix.size(), suffix) == 0;
   const std::string s = factorized ? spec.substr(0, spec.size() - suffix.size()) : spec;
-  auto colon = s.find(':'), x = s.find('x');
-  if (colon == std::string::npos || x == std::string::npos || x < colon)
-    throw std::invalid_argument("config '" + s + "' is not CELL:LAYERSxHIDDEN");
+  const std::string form = "config '" + spec + "' is not CELL:LAYERSxHIDDEN[:bigram] (e.g. lstm:1x320)";
+  auto colon = s.find(':'), x = s.find('x', colon == std::string::npos ? 0 : colon);
+  if (colon == std::string::npos || x == std::string::npos) throw std::invalid_argument(form);
   CharLMConfig c;
   c.cell = parse_cell(s.substr(0, colon));
-  try {
-    c.layers = std::stoi(s.substr(colon + 1, x - colon - 1));
-    c.hidden = std::stoi(s.substr(x + 1));
-  } catch (const std::exception&) {
-    throw std::invalid_argument("config '" + s + "' is not CELL:LAYERSxHIDDEN");
-  }
-  if (c.layers < 1 || c.hidden < 1) throw std::invalid_argument("config '" + s + "' needs positive sizes");
+  int64_t layers = 0, hidden = 0;
+  if (!parse_integer(s.substr(colon + 1, x - colon - 1), layers) || !parse_integer(s.substr(x + 1), hidden))
+    throw std::invalid_argument(form);
+  c.layers = (int)std::max<int64_t>(std::min<int64_t>(layers, 1 << 30), -1);
+  c.hidden = (int)std::max<int64_t>(std::min<int64_t>(hidden, 1 << 30), -1);
   c.embed = embed;
   if (factorized) c.factorized = Factorized::Bigram;
+  try {
+    check_config(c);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument("config '" + spec + "': " + e.what());
+  }
   return c;
+}
+
+std::vector<std::pair<std::string, CharLMConfig>> parse_bench_configs(const std::string& list, int embed) {
+  std::vector<std::pair<std::string, CharLMConfig>> out;
+  size_t at = 0;
+  while (true) {
+    size_t comma = list.find(',', at);
+    std::string item = list.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    if (item.empty()) throw std::invalid_argument("--configs '" + list + "' has an empty item");
+    out.emplace_back(item, parse_bench_config(item, embed));
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  return out;
 }
 
 std::vector<Batch> bench_batches(const std::vector<Segment>& segs, int batch, int steps) {

@@ -34,7 +34,11 @@
 #endif
 #include <omp.h>
 
+#ifdef MEMSIG_ACCELERATE
+static const char* openblas_get_corename() { return "none (Accelerate)"; }
+#else
 extern "C" char* openblas_get_corename();
+#endif
 
 using namespace memsig;
 

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/options.h"
+#include "cli/device_option.h"
 #include "corpora/corpus.h"
 #include "engine/files.h"
 #include "engine/kernels.h"
@@ -17,7 +19,7 @@ namespace memsig::cli {
 
 void add_common(CLI::App* cmd) {
   cmd->add_option_function<int>("--threads", [](const int& n) { set_threads(n); },
-                                "threads for BLAS and gate loops (default: all cores)");
+                                "threads for BLAS and gate loops (default: all cores)")->check(integer_in(1, 1024));
 }
 
 void DataOptions::add_to(CLI::App* cmd) {
@@ -34,45 +36,60 @@ std::vector<Segment> DataOptions::load() const {
 
 std::string DataOptions::describe() const { return text.empty() ? corpus + ":" + split : text; }
 
+std::vector<NamedPath> corpus_inputs(const std::string& option, const std::string& spec) {
+  std::vector<NamedPath> out;
+  if (!spec.empty())
+    for (auto& f : corpus_files(spec)) out.push_back({option, f});
+  return out;
+}
+
+std::vector<NamedPath> DataOptions::inputs() const {
+  return text.empty() ? corpus_inputs("--corpus", corpus) : std::vector<NamedPath>{{"--text", text}};
+}
+
 void add_train(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "train a character LM (embedding -> LSTM/GRU stack -> projection)");
   static TrainOptions o;
   static std::string corpus = "shakespeare", cell = "gru";
   cmd->add_option("--corpus", corpus, "shakespeare | ptb | wsj:PATH | FILE")->capture_default_str();
   cmd->add_option("--cell", cell, cell_names())->capture_default_str();
-  cmd->add_option("--layers", o.model.layers, "recurrent layers")->capture_default_str()->check(CLI::Range(1, 16));
-  cmd->add_option("--hidden", o.model.hidden, "state size H")->capture_default_str()->check(CLI::Range(1, 8192));
-  cmd->add_option("--embed", o.model.embed, "embedding size E")->capture_default_str()->check(CLI::Range(1, 4096));
+  cmd->add_option("--layers", o.model.layers, "recurrent layers")->capture_default_str()->check(integer_in(1, kMaxConfigLayers));
+  cmd->add_option("--hidden", o.model.hidden, "state size H")->capture_default_str()->check(integer_in(1, kMaxConfigHidden));
+  cmd->add_option("--embed", o.model.embed, "embedding size E")->capture_default_str()->check(integer_in(1, kMaxConfigEmbed));
   static std::string factorized = "none", lambda = "causal";
   cmd->add_option("--factorized", factorized, "none | bigram: each layer's kernel W0 + sum_k lambda_k u_k v_k^T over 1156 bigram bases")
       ->capture_default_str()->check(CLI::IsMember({"none", "bigram"}));
   cmd->add_option("--lambda", lambda, "with --factorized: causal (bigrams read so far in the segment; models/bigram_lambda.h)")
       ->capture_default_str()->check(CLI::IsMember({"causal"}));
-  cmd->add_option("--dropout", o.model.dropout, "dropout on each layer's output")->capture_default_str()->check(CLI::Range(0.0, 0.95));
-  cmd->add_option("--epochs", o.epochs)->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--batch", o.batch, "segments per batch")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--lr", o.lr)->capture_default_str();
+  cmd->add_option("--dropout", o.model.dropout, "dropout on each layer's output")->capture_default_str()->check(real_in(0, 0.95));
+  cmd->add_option("--epochs", o.epochs)->capture_default_str()->check(integer_in(1, 1000000));
+  cmd->add_option("--batch", o.batch, "segments per batch")->capture_default_str()->check(integer_in(1, 65536));
+  cmd->add_option("--lr", o.lr)->capture_default_str()->check(positive_real());
   cmd->add_option("--optimizer", o.optimizer, "adam | sgd")->capture_default_str()->check(CLI::IsMember({"adam", "sgd"}));
-  cmd->add_option("--momentum", o.momentum, "SGD momentum")->capture_default_str();
-  cmd->add_option("--clip", o.clip, "gradient-norm clip (0 = off)")->capture_default_str();
-  cmd->add_option("--seed", o.seed)->capture_default_str();
+  cmd->add_option("--momentum", o.momentum, "SGD momentum")->capture_default_str()->check(real_in(0, 0.999));
+  cmd->add_option("--clip", o.clip, "gradient-norm clip (0 = off)")->capture_default_str()->check(real_in(0, 1e30));
+  cmd->add_option("--seed", o.seed)->capture_default_str()->check(integer_in(0, kNoLimit));
   cmd->add_option("--out", o.out, "model file (best on valid); checkpoint at OUT.ckpt")->required();
   cmd->add_flag("--resume", o.resume, "continue from OUT.ckpt (same model, data, seed, batch and optimizer)");
   cmd->add_flag("--allow-lr-change", o.allow_lr_change, "with --resume: continue with a different --lr");
   cmd->add_option("--init-from", o.init_from, "start from this model's weights (same architecture), e.g. to adapt it to new data");
-  cmd->add_option("--max-minutes", o.max_minutes, "stop after this much training time")->capture_default_str();
+  cmd->add_option("--max-minutes", o.max_minutes, "stop after this much training time")->capture_default_str()->check(real_in(0, 1e9));
   cmd->add_flag("--cpu-time", o.cpu_clock,
                 "count --max-minutes in CPU time per thread: a paused job or one waiting for a busy core does not spend it");
   cmd->add_option("--max-steps", o.max_steps, "stop after this many steps (the same model whatever the machine's speed)")
-      ->capture_default_str();
-  cmd->add_option("--eval-every", o.eval_every, "also validate every N steps")->capture_default_str();
+      ->capture_default_str()->check(integer_in(0, kNoLimit));
+  cmd->add_option("--eval-every", o.eval_every, "also validate every N steps")->capture_default_str()->check(integer_in(0, 1000000000));
   cmd->add_option("--log", o.log_csv, "write the learning curve (CSV)");
   cmd->add_flag("--quiet", o.quiet, "no progress lines");
   add_common(cmd);
+  add_device(cmd);
   cmd->callback([] {
     o.model.cell = parse_cell(cell);
     o.model.factorized = factorized == "bigram" ? Factorized::Bigram : Factorized::None;
     check_loop_options(o);
+    std::vector<NamedPath> in = corpus_inputs("--corpus", corpus);
+    if (!o.init_from.empty()) in.push_back({"--init-from", o.init_from});
+    check_outputs(in, {{"--out", o.out}, {"--out's checkpoint", o.out + ".ckpt"}, {"--log", o.log_csv}});
     TrainResult r = train_charlm(load_corpus(corpus), o);
     std::printf("best valid bpc %.4f  perplexity %.3f  (%.0f s, %lld chars, %.1fk chars/s)  model: %s\n", r.best_valid_bpc,
                 r.best_valid_ppl, r.seconds, (long long)r.chars, r.chars / std::max(r.seconds, 1e-9) / 1000, o.out.c_str());
@@ -89,9 +106,10 @@ void add_eval(CLI::App& app) {
   data.add_to(cmd);
   cmd->add_option("--interpolate", other_path,
                   "a second model: mix the two per symbol, the weight chosen on valid, and report test (needs --corpus)");
-  cmd->add_option("--batch", batch)->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", batch)->capture_default_str()->check(integer_in(1, 65536));
   cmd->add_flag("--json", as_json);
   add_common(cmd);
+  add_device(cmd);
   cmd->callback([] {
     AnyModel model = load_any_model(model_path);
     if (!model.lm) throw FileError(model_path, "a model of format '" + model.format + "' is not a language model: nothing to evaluate");
@@ -142,10 +160,10 @@ void add_sample(CLI::App& app) {
   static uint64_t seed = 1;
   cmd->add_option("--model", model_path)->required();
   cmd->add_option("--prime", prime, "text to start from")->capture_default_str();
-  cmd->add_option("--length", length, "max symbols per line")->capture_default_str();
-  cmd->add_option("--lines", count, "segments to generate")->capture_default_str();
-  cmd->add_option("--temperature", temperature)->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--seed", seed)->capture_default_str();
+  cmd->add_option("--length", length, "max symbols per line")->capture_default_str()->check(integer_in(1, 1000000));
+  cmd->add_option("--lines", count, "segments to generate")->capture_default_str()->check(integer_in(1, 1000000));
+  cmd->add_option("--temperature", temperature)->capture_default_str()->check(real_in(0, 100, true));
+  cmd->add_option("--seed", seed)->capture_default_str()->check(integer_in(0, kNoLimit));
   add_common(cmd);
   cmd->callback([] {
     auto model = load_model(model_path);
@@ -161,6 +179,7 @@ void add_corpus(CLI::App& app) {
   cmd->add_option("--split", split, "with --out: train | valid | test");
   cmd->add_option("--out", out, "write the split, one segment a line as space-separated symbol ids");
   cmd->callback([] {
+    if (!out.empty()) check_outputs(corpus_inputs("--corpus", corpus), {{"--out", out}});
     Corpus c = load_corpus(corpus);
     if (out.empty()) {
       for (const char* s : {"train", "valid", "test"})

@@ -1,10 +1,12 @@
 // cmd_ngram.cpp — the n-gram commands: ngram train, ngram eval, ngram memory.
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "corpora/corpus.h"
 #include "models/arpa.h"
 #include "probe/perfect_memory.h"
@@ -22,9 +24,10 @@ void add_ngram_train(CLI::App* parent) {
   static std::string corpus = "shakespeare", out;
   static int order = 5;
   cmd->add_option("--corpus", corpus, "shakespeare | ptb | wsj:PATH | FILE")->capture_default_str();
-  cmd->add_option("--order", order, "N: the longest n-gram")->capture_default_str()->check(CLI::Range(1, kMaxNgramOrder));
+  cmd->add_option("--order", order, "N: the longest n-gram")->capture_default_str()->check(integer_in(1, kMaxNgramOrder));
   cmd->add_option("--out", out, "the ARPA file to write")->required();
   cmd->callback([] {
+    check_outputs(corpus_inputs("--corpus", corpus), {{"--out", out}});
     Corpus c = load_corpus(corpus);
     std::fprintf(stderr, "corpus %s: %zu/%zu/%zu segments, %lld training targets\n", c.name.c_str(), c.train.size(),
                  c.valid.size(), c.test.size(), (long long)count_symbols(c.train));
@@ -83,6 +86,8 @@ void add_ngram_eval(CLI::App* parent) {
                    model_path.c_str(), load, (long long)r.targets, reps, scoring, r.targets * reps / scoring / 1e6);
     }
     std::string source = text.empty() ? corpus + ":" + split : text;
+    if (!std::isfinite(r.bpc()))  // as `eval` says it
+      throw FileError(model_path, "gives non-finite log-probabilities on " + source + ": the model is broken");
     if (as_json) {
       nlohmann::json j = {{"model", model_path}, {"data", source}, {"bpc", r.bpc()}, {"perplexity", r.perplexity()},
                           {"targets", r.targets}};
@@ -100,8 +105,8 @@ void add_ngram_memory(CLI::App* parent) {
   static int max_k = 5, max_delta = 10;
   static bool as_json = false;
   cmd->add_option("--corpus", corpus, "shakespeare | ptb | wsj:PATH | FILE")->capture_default_str();
-  cmd->add_option("--max-k", max_k, "K: windows of 1..K inputs")->capture_default_str()->check(CLI::Range(1, 10));
-  cmd->add_option("--max-delta", max_delta, "D: lags 1..D")->capture_default_str()->check(CLI::Range(1, 100));
+  cmd->add_option("--max-k", max_k, "K: windows of 1..K inputs")->capture_default_str()->check(integer_in(1, 10));
+  cmd->add_option("--max-delta", max_delta, "D: lags 1..D")->capture_default_str()->check(integer_in(1, 100));
   cmd->add_flag("--json", as_json);
   cmd->callback([] {
     Corpus c = load_corpus(corpus);

@@ -1,11 +1,15 @@
 // cmd_probe.cpp — the memory-signature commands: signature, diff, figure.
 #include <cstdio>
+#include <filesystem>
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/options.h"
+#include "cli/device_option.h"
 #include "engine/files.h"
 #include "corpora/corpus.h"
 #include "figures/figures.h"
+#include "figures/plan.h"
 #include "figures/signature_plots.h"
 #include "models/model_file.h"
 #include "probe/sources.h"
@@ -32,6 +36,21 @@ std::vector<int> parse_layers(const std::string& spec, int n_layers) {
 }
 }  // namespace
 
+void check_output_folder(const std::string& dir, const std::vector<NamedPath>& inputs) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) throw FileError(dir, "--out must be a folder, and this is a file");
+  for (auto& in : inputs) {
+    if (in.path.empty()) continue;
+    fs::path p(in.path);
+    std::string name = p.filename().string();
+    bool ours = name.rfind("signature", 0) == 0 || name.rfind("marginal", 0) == 0 || name.rfind("control_", 0) == 0;
+    fs::path parent = p.has_parent_path() ? p.parent_path() : fs::path(".");
+    if (ours && fs::exists(dir, ec) && fs::equivalent(parent, dir, ec))
+      throw FileError(in.path, in.option + " lies in the output folder --out " + dir + " under a name memsig writes there: write elsewhere");
+  }
+}
+
 void add_signature(CLI::App& app) {
   auto* cmd = app.add_subcommand("signature", "memory signature: probe what each layer's state remembers of past inputs");
   static std::string model_path, corpus, train, valid, test, layers = "all", state, out;
@@ -43,27 +62,33 @@ void add_signature(CLI::App& app) {
   cmd->add_option("--test", test);
   c->excludes(tr);
   cmd->add_option("--layers", layers, "all, or 1-based layer numbers: 1,3")->capture_default_str();
-  cmd->add_option("--max-lag,--max-delta", o.states.max_lag, "L: decoders for lags 1..L")->capture_default_str()->check(CLI::Range(1, 100));
+  cmd->add_option("--max-lag,--max-delta", o.states.max_lag, "L: decoders for lags 1..L")->capture_default_str()->check(integer_in(1, 100));
   cmd->add_option("--state", state, "c | h | ch (LSTM; default c), h (GRU)");
-  cmd->add_option("--max-positions", o.max_train_positions, "training positions kept (random subsample)")->capture_default_str();
-  cmd->add_option("--max-eval-positions", o.max_eval_positions, "valid/test positions kept")->capture_default_str();
-  cmd->add_option("--decoder-hidden", o.probe.hidden, "units per decoder hidden layer")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--decoder-depth", o.probe.depth, "hidden layers per decoder (0 = linear)")->capture_default_str()->check(CLI::Range(0, 4));
-  cmd->add_option("--keep-prob", o.probe.keep_prob, "dropout keep probability")->capture_default_str()->check(CLI::Range(0.1, 1.0));
+  cmd->add_option("--max-positions", o.max_train_positions, "training positions kept (random subsample)")->capture_default_str()->check(integer_in(1, kNoLimit));
+  cmd->add_option("--max-eval-positions", o.max_eval_positions, "valid/test positions kept")->capture_default_str()->check(integer_in(1, kNoLimit));
+  cmd->add_option("--decoder-hidden", o.probe.hidden, "units per decoder hidden layer")->capture_default_str()->check(integer_in(1, 65536));
+  cmd->add_option("--decoder-depth", o.probe.depth, "hidden layers per decoder (0 = linear)")->capture_default_str()->check(integer_in(0, 4));
+  cmd->add_option("--keep-prob", o.probe.keep_prob, "dropout keep probability")->capture_default_str()->check(real_in(0.1, 1.0));
   cmd->add_flag("--sweep-dropout", o.probe.sweep_dropout, "try keep 0.5..1.0 by 0.1, pick per decoder on valid");
-  cmd->add_option("--epochs", o.probe.max_epochs, "max decoder epochs")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--patience", o.probe.patience, "early-stopping patience (epochs)")->capture_default_str();
-  cmd->add_option("--lr", o.probe.lr)->capture_default_str();
+  cmd->add_option("--epochs", o.probe.max_epochs, "max decoder epochs")->capture_default_str()->check(integer_in(1, 100000));
+  cmd->add_option("--patience", o.probe.patience, "early-stopping patience (epochs)")->capture_default_str()->check(integer_in(1, 100000));
+  cmd->add_option("--lr", o.probe.lr)->capture_default_str()->check(positive_real());
   cmd->add_flag("--control", o.control, "also probe an untrained copy of the model");
   cmd->add_option("--perfect-memory", o.perfect_memory_k, "reference: perfect memory of the last k = 1..K inputs (0 = none)")
-      ->capture_default_str()->check(CLI::Range(0, 10));
-  cmd->add_option("--seed", o.states.seed)->capture_default_str();
+      ->capture_default_str()->check(integer_in(0, 10));
+  cmd->add_option("--seed", o.states.seed)->capture_default_str()->check(integer_in(0, kNoLimit));
   cmd->add_option("--out", out, "output folder")->required();
   cmd->add_flag("--quiet", o.quiet);
   add_common(cmd);
+  add_device(cmd);
   cmd->callback([] {
     if (corpus.empty() && (train.empty() || valid.empty() || test.empty()))
       throw CLI::ValidationError("signature needs --corpus, or --train, --valid and --test");
+    std::vector<NamedPath> in = corpus_inputs("--corpus", corpus);
+    for (auto* f : {&train, &valid, &test})
+      if (!f->empty()) in.push_back({f == &train ? "--train" : f == &valid ? "--valid" : "--test", *f});
+    in.push_back({"--model", model_path});
+    check_output_folder(out, in);
     auto source_ptr = state_source(load_any_model(model_path), state);
     const StateSource& source = *source_ptr;
     Corpus data = corpus.empty() ? load_split_files(train, valid, test) : load_corpus(corpus);
@@ -100,8 +125,9 @@ void add_diff(CLI::App& app) {
   cmd->add_option("--out", out, "PNG")->required();
   cmd->add_option("--title", title)->capture_default_str();
   cmd->add_option("--bootstrap", bootstrap, "paired bootstrap resamples over the shared test positions (0 = none)")
-      ->capture_default_str()->check(CLI::Range(0, 100000));
+      ->capture_default_str()->check(integer_in(0, 100000));
   cmd->callback([] {
+    check_outputs({{"A", signature_file(a)}, {"B", signature_file(b)}}, {{"--out", out}});
     Signature sa = load_signature_spec(a), sb = load_signature_spec(b);
     auto diffs = diff_signatures(sa, sb, bootstrap);
     diff_heatmap(diffs, title).save_png(out);
@@ -131,6 +157,9 @@ void add_marginal(CLI::App& app) {
   cmd->add_option("--out", out, "PNG")->required();
   cmd->add_option("--title", title)->capture_default_str();
   cmd->callback([] {
+    std::vector<NamedPath> in;
+    for (auto& f : files) in.push_back({"a signature", signature_file(f)});
+    check_outputs(in, {{"--out", out}});
     std::vector<EntrySignature> layers;
     std::vector<std::string> names;
     for (auto& f : files) {
@@ -158,18 +187,76 @@ void add_figure(CLI::App& app) {
   cmd->add_option("--model", o.model, "reuse this model (trained when missing)");
   cmd->add_option("--out", o.out_dir, "where the PNG goes")->capture_default_str();
   cmd->add_option("--work", o.work_dir, "models, signatures and CSVs")->capture_default_str();
-  cmd->add_option("--train-minutes", o.train_minutes)->capture_default_str();
-  cmd->add_option("--max-positions", o.max_train_positions)->capture_default_str();
-  cmd->add_option("--seed", o.seed)->capture_default_str();
+  cmd->add_option("--train-minutes", o.train_minutes, "fig1: CPU minutes of training")->capture_default_str()->check(real_in(0, 1e6, true));
+  cmd->add_option("--max-positions", o.max_train_positions)->capture_default_str()->check(integer_in(1, kNoLimit));
+  cmd->add_option("--seed", o.seed)->capture_default_str()->check(integer_in(0, kNoLimit));
   cmd->add_flag("--quiet", o.quiet);
+  static std::string plan_format, plan_file, entry;
+  static bool status = false;
+  cmd->add_option("--plan", plan_format, "write the study as jobs for a scheduler instead of running it: make | parallel | slurm")
+      ->check(CLI::IsMember({"make", "parallel", "slurm"}));
+  cmd->add_option("--plan-file", plan_file, "where --plan writes (default WORK/plan/NAME.mk, .parallel.sh or .slurm.sh)");
+  cmd->add_option("--entry", entry, "compute this one cache entry of the study and stop (what a plan's jobs run)");
+  cmd->add_flag("--status", status, "list the study's jobs: done, running, stopped or missing");
   add_common(cmd);
+  add_device(cmd);
   cmd->callback([] {
-    if (which == "fig5" || which == "all") figure_fig5(o);
-    if (which == "fig3" || which == "all") figure_fig3(o);
-    if (which == "fig4" || which == "all") figure_fig4(o);
-    if (which == "fig2" || which == "all") figure_fig2(o);
-    if (which == "fig1" || (which == "all" && o.preset == "full")) figure_fig1(o);
-    if (which == "fig6") figure_fig6(o);  // not in "all": it needs a factorized model (--model) or trains one
+    // The recipes in the order `all` runs them (fig1 only with the full preset).
+    auto run = [](FigureOptions f) {
+      const std::vector<std::pair<std::string, void (*)(const FigureOptions&)>> recipes = {
+          {"fig5", figure_fig5}, {"fig3", figure_fig3}, {"fig4", figure_fig4}, {"fig2", figure_fig2}, {"fig1", figure_fig1},
+          {"fig6", figure_fig6}};  // fig6 is not in "all": it needs a factorized model (--model) or trains one
+      for (auto& [name, recipe] : recipes) {
+        if (which != name && !(which == "all" && name != "fig6" && (name != "fig1" || f.preset == "full"))) continue;
+        f.figure = name;
+        recipe(f);
+        if (!f.plan && f.entry.empty()) {  // an assembled figure: its plan job is done
+          make_dirs(f.work_dir + "/plan");
+          write_text_atomically(f.work_dir + "/plan/" + name + ".done", "done\n");
+        }
+      }
+    };
+    if (!plan_format.empty() || status) {
+      Plan plan;
+      FigureOptions f = o;
+      f.plan = &plan;
+      run(f);
+      if (status) {
+        print_plan_status(plan);
+        return;
+      }
+      namespace fs = std::filesystem;
+      // Jobs may run from another folder (a cluster node): every path absolute.
+      std::string options = " --preset " + o.preset + " --work " + sh_quote(fs::absolute(o.work_dir).string()) + " --out " +
+                            sh_quote(fs::absolute(o.out_dir).string()) + " --seed " + std::to_string(o.seed) +
+                            " --max-positions " + std::to_string(o.max_train_positions);
+      char minutes[32];
+      std::snprintf(minutes, sizeof minutes, "%.17g", o.train_minutes);
+      options += std::string(" --train-minutes ") + minutes;
+      if (!o.model.empty()) options += " --model " + sh_quote(fs::absolute(o.model).string());
+      if (o.quiet) options += " --quiet";
+      const std::string ext = plan_format == "make" ? ".mk" : plan_format == "parallel" ? ".parallel.sh" : ".slurm.sh";
+      std::string file = plan_file.empty() ? o.work_dir + "/plan/" + which + ext : plan_file;
+      if (auto dir = fs::path(file).parent_path(); !dir.empty()) make_dirs(dir.string());
+      std::error_code ec;
+      std::string memsig = fs::read_symlink("/proc/self/exe", ec).string();
+      std::string how = write_plan(plan, plan_format, memsig.empty() ? "memsig" : memsig, options, file);
+      std::printf("wrote %s: %zu jobs in %zu stages; run it with: %s\n", file.c_str(), plan.jobs.size(), plan.stages().size(),
+                  how.c_str());
+      return;
+    }
+    if (!entry.empty()) {
+      FigureOptions f = o;
+      f.entry = entry;
+      try {
+        run(f);
+      } catch (const EntryDone& d) {
+        std::printf("%s: in the cache\n", d.id.c_str());
+        return;
+      }
+      throw CLI::ValidationError("--entry: no entry '" + entry + "' in " + which + " (memsig figure " + which + " --status lists them)");
+    }
+    run(o);
   });
 }
 

@@ -3,6 +3,8 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/options.h"
+#include "cli/device_option.h"
 #include "corpora/corpus.h"
 #include "models/model_file.h"
 #include "probe/state_dump.h"
@@ -16,10 +18,14 @@ void add_states(CLI::App& app) {
   static int64_t max_segments = 0;
   cmd->add_option("--model", model_path)->required();
   data.add_to(cmd);
-  cmd->add_option("--max-segments", max_segments, "only the first N segments (0 = all)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-segments", max_segments, "only the first N segments (0 = all)")->capture_default_str()->check(integer_in(0, kNoLimit));
   cmd->add_option("--out", out, "the .safetensors file to write")->required();
   add_common(cmd);
+  add_device(cmd);
   cmd->callback([] {
+    std::vector<NamedPath> in = data.inputs();
+    in.push_back({"--model", model_path});
+    check_outputs(in, {{"--out", out}});
     auto model = load_model(model_path);
     std::vector<Segment> segs = data.load();
     if (max_segments > 0 && (int64_t)segs.size() > max_segments) segs.resize(max_segments);

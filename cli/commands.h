@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "corpora/symbols.h"
+#include "engine/files.h"
 
 namespace memsig::cli {
 
@@ -19,9 +20,17 @@ void add_figure(CLI::App& app);
 void add_bench(CLI::App& app);
 void add_states(CLI::App& app);
 void add_ngram(CLI::App& app);
+void add_speech(CLI::App& app);
 
 // Options every command shares: --threads.
 void add_common(CLI::App* cmd);
+
+// The files a corpus spec reads, named by the option that gave it (for check_outputs).
+std::vector<NamedPath> corpus_inputs(const std::string& option, const std::string& spec);
+
+// An output folder (signature --out DIR): a folder or a new path, and no input may be one of the
+// files memsig writes there (signature*, marginal*, control_*).
+void check_output_folder(const std::string& dir, const std::vector<NamedPath>& inputs);
 
 // The data a command reads: --corpus NAME [--split S] or --text FILE.
 struct DataOptions {
@@ -29,6 +38,7 @@ struct DataOptions {
   void add_to(CLI::App* cmd);
   std::vector<memsig::Segment> load() const;  // CLI::ValidationError when neither is given
   std::string describe() const;               // "ptb:test" or the text file
+  std::vector<NamedPath> inputs() const;      // the files it reads
 };
 
 }  // namespace memsig::cli

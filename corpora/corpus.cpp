@@ -72,6 +72,28 @@ Corpus split_90_5_5(const std::string& name, std::vector<Segment> all, const std
   return c;
 }
 
+// Text, not a binary file: no NUL byte, and control characters (other than tab, newline, carriage
+// return, form feed and vertical tab) under 1% of the bytes. Names the first offending byte.
+const std::string& require_text(const std::string& path, const std::string& bytes) {
+  int64_t bad = 0, first = -1;
+  bool nul = false;
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    unsigned char c = (unsigned char)bytes[i];
+    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v') {
+      if (first < 0) first = (int64_t)i;
+      nul = nul || c == 0;
+      ++bad;
+    }
+  }
+  if (nul || (bad > 0 && bad * 100 > (int64_t)bytes.size())) {
+    char msg[160];
+    std::snprintf(msg, sizeof msg, "not a text file: control byte 0x%02x at offset %lld (%lld of %zu bytes are control bytes%s)",
+                  (unsigned char)bytes[first], (long long)first, (long long)bad, bytes.size(), nul ? ", NUL among them" : "");
+    throw FileError(path, msg);
+  }
+  return bytes;
+}
+
 std::vector<Segment> read_wsj_dir(const std::string& root) {
   if (!fs::exists(root)) throw FileError(root, "WSJ text folder does not exist");
   std::vector<std::string> files;
@@ -85,7 +107,7 @@ std::vector<Segment> read_wsj_dir(const std::string& root) {
   static const std::regex utt_id(R"(\s*\([^()]*\)\s*$)");
   std::vector<Segment> out;
   for (auto& f : files) {
-    std::istringstream in(read_file(f));
+    std::istringstream in(require_text(f, read_file(f)));
     std::string line;
     while (std::getline(in, line)) {
       if (!line.empty() && line[0] == '<') continue;  // SGML markup: <DOC>, <p>, <s> ...
@@ -107,6 +129,13 @@ const std::vector<Segment>& Corpus::split(const std::string& which) const {
   throw std::invalid_argument("unknown split '" + which + "' (expected train, valid or test)");
 }
 
+std::vector<std::string> corpus_files(const std::string& spec) {
+  if (spec == "shakespeare") return {corpora_dir() + "/tinyshakespeare/input.txt"};
+  if (spec == "ptb") return {corpora_dir() + "/ptb/ptb.train.txt", corpora_dir() + "/ptb/ptb.valid.txt", corpora_dir() + "/ptb/ptb.test.txt"};
+  if (spec.rfind("wsj:", 0) == 0) return {spec.substr(4)};
+  return {spec};
+}
+
 std::string corpora_dir() {
   if (const char* env = std::getenv("MEMSIG_CORPORA"); env && *env) return env;
   const char* home = std::getenv("HOME");
@@ -114,7 +143,7 @@ std::string corpora_dir() {
 }
 
 std::vector<Segment> read_segments(const std::string& path, bool ptb_tokens) {
-  std::istringstream in(read_file(path));
+  std::istringstream in(require_text(path, read_file(path)));
   std::vector<Segment> out;
   std::string line;
   while (std::getline(in, line)) {

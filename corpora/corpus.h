@@ -29,6 +29,7 @@ struct Corpus {
 };
 
 std::string corpora_dir();
+std::vector<std::string> corpus_files(const std::string& spec);  // the files a spec reads (for the output rule)
 Corpus load_corpus(const std::string& spec);
 // Three explicit files, one per split (a segment per line).
 Corpus load_split_files(const std::string& train, const std::string& valid, const std::string& test);

@@ -48,7 +48,23 @@ struct NamedPath {
   std::string option;  // "--out", "--model", "A", ...
   std::string path;
 };
-void require_output_path(const std::string& path);  // the first half alone; TempFile checks it too
+void require_output_path(const std::string& path);
+
+// An exclusive lock on a lock file (flock), held while a process computes one cache entry: a
+// second process that asks for it prints that it waits, then waits. The kernel releases the lock
+// when its holder dies, kill -9 included, so a lock is never stale on a local filesystem; on NFS,
+// Linux clients map flock to fcntl locks, which the server releases when the client's lease ends.
+class FileLock {
+ public:
+  FileLock(const std::string& path, const std::string& what);
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+bool lock_is_held(const std::string& path);  // another process holds it now  // the first half alone; TempFile checks it too
 void check_outputs(const std::vector<NamedPath>& inputs, const std::vector<NamedPath>& outputs);
 void make_dirs(const std::string& dir);  // mkdir -p; throws FileError
 

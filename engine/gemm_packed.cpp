@@ -16,7 +16,8 @@
 //    them, and 24 independent accumulators hide the FMA latency (4 cycles × 2 units = 8 needed).
 //    (An 8×32 tile does 8 broadcasts per 16 FMAs and, measured here, stalls at ~80% of peak;
 //    8×48 reaches ~90%. 8 rows suit the RNN: the batch of 64 is 8 tiles high.)
-//    AVX2: 6×16 → 12 ymm accumulators + 2 + 1 (of 16). Generic: 4×16 in plain C++.
+//    AVX2: 6×16 → 12 ymm accumulators + 2 + 1 (of 16). NEON (AArch64): 8×12 → 24 q registers
+//    of 4 floats + 3 for b + up to 4 for a (of 32). Generic: 4×16 in plain C++.
 //    Every kernel is a template over the rows (1..MR) and the vectors per row (1..NR/16), so
 //    the last rows of A and the last, narrower panel of B need no special code.
 //
@@ -43,10 +44,13 @@
 //    of a thread's rows while it is in L1/L2.
 //
 // 4. Dispatch.  The kernels are compiled with __attribute__((target("avx512f,fma"))) etc., so
-//    this file needs no -march flag; __builtin_cpu_supports picks one at run time.
+//    this file needs no -march flag; __builtin_cpu_supports picks one at run time. On AArch64
+//    the NEON kernel needs no flag either (Advanced SIMD is part of the base architecture); it
+//    is still asked for at run time (Linux: the ASIMD bit of getauxval(AT_HWCAP)).
 #include "engine/gemm_packed.h"
 
-// The AVX kernels exist on x86 only; elsewhere (Arm, ...) their names are known but unsupported.
+// The AVX kernels exist on x86 only; elsewhere (Arm, ...) their names are known but unsupported
+// (and the NEON kernel's name likewise on x86).
 #ifndef MEMSIG_GEMM_X86
 #if defined(__x86_64__) || defined(__i386__)
 #define MEMSIG_GEMM_X86 1
@@ -56,6 +60,21 @@
 #endif
 #if MEMSIG_GEMM_X86
 #include <immintrin.h>
+#endif
+// The NEON kernel exists on AArch64 only (64-bit Arm: Apple silicon, Graviton, Ampere, Snapdragon).
+#ifndef MEMSIG_GEMM_NEON
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#define MEMSIG_GEMM_NEON 1
+#else
+#define MEMSIG_GEMM_NEON 0
+#endif
+#endif
+#if MEMSIG_GEMM_NEON
+#include <arm_neon.h>
+#if defined(__linux__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
 #endif
 #ifdef _OPENMP
 #include <omp.h>
@@ -190,6 +209,76 @@ __attribute__((target("avx512f,fma"))) void kernel_avx512(int kc, const float* A
 bool has_avx512() { return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma"); }
 bool has_avx2() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 #endif  // MEMSIG_GEMM_X86
+
+#if MEMSIG_GEMM_NEON
+// ---------------------------------------------------------------------------------------------
+// NEON (AArch64 Advanced SIMD): up to 8×12 = 8 rows × 3 q registers of 4 floats (24 accumulators
+// of the 32 vector registers; 3 hold b, up to 4 hold a). Per k: 3 loads of B, 8 loads of A (2 with
+// A transposed), 24 FMAs.
+// AArch64's fmla can multiply by one lane of a register ("by element"), so A needs no broadcast:
+// a float loaded into lane 0 (vfmaq_n_f32), or, with A transposed, 4 rows of A[k, i0 ..] in one
+// load and each lane used in turn (vfmaq_laneq_f32). 8 rows, as for AVX-512: the batch of 64 is
+// 8 tiles high. 12 columns: 80 = 6·12 + 8, so the RNN's last panel is 2 whole vectors.
+// ---------------------------------------------------------------------------------------------
+template <int ROWS, int NV, bool TA>
+void kernel_neon(int kc, const float* A, int lda, const float* B, float* C, int ldc, float alpha, float beta) {
+  constexpr int NR = 12;
+  float32x4_t acc[ROWS][NV];
+#pragma GCC unroll 8
+  for (int i = 0; i < ROWS; ++i)
+#pragma GCC unroll 3
+    for (int v = 0; v < NV; ++v) acc[i][v] = vdupq_n_f32(0.0f);
+#pragma GCC unroll 2
+  for (int k = 0; k < kc; ++k, B += NR) {
+    float32x4_t b[NV];
+#pragma GCC unroll 3
+    for (int v = 0; v < NV; ++v) b[v] = vld1q_f32(B + 4 * v);  // B[k, 4v .. 4v+3]
+    if constexpr (TA && ROWS % 4 == 0) {
+      // A[k, i0 .. i0+ROWS) are consecutive: 4 rows per load, lane l multiplies row 4q + l.
+      const float* ak = A + (size_t)k * lda;
+#pragma GCC unroll 2
+      for (int q = 0; q < ROWS / 4; ++q) {
+        const float32x4_t a = vld1q_f32(ak + 4 * q);
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; ++v) {
+          acc[4 * q + 0][v] = vfmaq_laneq_f32(acc[4 * q + 0][v], b[v], a, 0);
+          acc[4 * q + 1][v] = vfmaq_laneq_f32(acc[4 * q + 1][v], b[v], a, 1);
+          acc[4 * q + 2][v] = vfmaq_laneq_f32(acc[4 * q + 2][v], b[v], a, 2);
+          acc[4 * q + 3][v] = vfmaq_laneq_f32(acc[4 * q + 3][v], b[v], a, 3);
+        }
+      }
+    } else {
+#pragma GCC unroll 8
+      for (int i = 0; i < ROWS; ++i) {
+        // Four rows at a time: without this (empty) barrier GCC loads all 8 values of A first, and
+        // 24 + 3 + 8 registers do not fit in 32 (two accumulators went to the stack).
+        if (i == 4) asm volatile("" ::: "memory");
+        const float a = *a_at<TA>(A, lda, i, k);  // A[i, k], used by element: no broadcast needed
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; ++v) acc[i][v] = vfmaq_n_f32(acc[i][v], b[v], a);
+      }
+    }
+  }
+  const float32x4_t va = vdupq_n_f32(alpha);
+#pragma GCC unroll 8
+  for (int i = 0; i < ROWS; ++i)
+#pragma GCC unroll 3
+    for (int v = 0; v < NV; ++v) {
+      float* c = C + (size_t)i * ldc + 4 * v;
+      float32x4_t r = vmulq_f32(va, acc[i][v]);
+      if (beta != 0.0f) r = vfmaq_n_f32(r, vld1q_f32(c), beta);  // r + beta · c
+      vst1q_f32(c, r);
+    }
+}
+
+bool has_neon() {
+#if defined(__linux__)
+  return (getauxval(AT_HWCAP) & HWCAP_ASIMD) != 0;
+#else
+  return true;  // macOS and others: every AArch64 CPU they run on has Advanced SIMD
+#endif
+}
+#endif  // MEMSIG_GEMM_NEON
 bool always() { return true; }
 
 struct KernelInfo {
@@ -207,7 +296,7 @@ struct KernelInfo {
 #define MEMSIG_ROWS_1_TO_8(K, NV, TA) MEMSIG_ROWS_1_TO_6(K, NV, TA), K<7, NV, TA>, K<8, NV, TA>
 
 // Best first.
-constexpr const char* kKernelNames[] = {"avx512", "avx2", "generic"};  // all there are, anywhere
+constexpr const char* kKernelNames[] = {"avx512", "avx2", "neon", "generic"};  // all there are, anywhere
 constexpr KernelInfo kKernels[] = {
 #if MEMSIG_GEMM_X86
     {"avx512", 8, 48, 16, 512,
@@ -221,6 +310,14 @@ constexpr KernelInfo kKernels[] = {
       {{}, {MEMSIG_ROWS_1_TO_6(kernel_avx2, 1, true)}, {MEMSIG_ROWS_1_TO_6(kernel_avx2, 2, true)}}},
      has_avx2},
 #endif
+#if MEMSIG_GEMM_NEON
+    {"neon", 8, 12, 4, 512,
+     {{{}, {MEMSIG_ROWS_1_TO_8(kernel_neon, 1, false)}, {MEMSIG_ROWS_1_TO_8(kernel_neon, 2, false)},
+       {MEMSIG_ROWS_1_TO_8(kernel_neon, 3, false)}},
+      {{}, {MEMSIG_ROWS_1_TO_8(kernel_neon, 1, true)}, {MEMSIG_ROWS_1_TO_8(kernel_neon, 2, true)},
+       {MEMSIG_ROWS_1_TO_8(kernel_neon, 3, true)}}},
+     has_neon},
+#endif
     {"generic", 4, 16, 16, 512,
      {{{}, {MEMSIG_ROWS_1_TO_4(kernel_generic, 1, false)}}, {{}, {MEMSIG_ROWS_1_TO_4(kernel_generic, 1, true)}}},
      always},
@@ -231,6 +328,11 @@ constexpr bool fits_edge_buffer(int i) {
 }
 static_assert(fits_edge_buffer(0), "an edge tile would not fit the edge buffer");
 
+bool known_kernel_name(const std::string& name) {  // built here or not
+  for (const char* known : kKernelNames)
+    if (name == known) return true;
+  return false;
+}
 const KernelInfo* find_kernel(const std::string& name) {
   for (const KernelInfo& k : kKernels)
     if (name == k.name) return &k;
@@ -252,10 +354,10 @@ const KernelInfo& current_kernel() {
     const KernelInfo* k = best_kernel();
     if (const char* env = std::getenv("MEMSIG_GEMM"); env && *env && std::strcmp(env, "auto") != 0) {
       const KernelInfo* want = find_kernel(env);
-      if (!want)
-        std::fprintf(stderr, "memsig: MEMSIG_GEMM=%s is not a kernel (avx512, avx2, generic, auto); using %s\n",
+      if (!want && !known_kernel_name(env))
+        std::fprintf(stderr, "memsig: MEMSIG_GEMM=%s is not a kernel (avx512, avx2, neon, generic, auto); using %s\n",
                      env, k->name);
-      else if (!want->supported())
+      else if (!want || !want->supported())  // not built for this architecture, or not on this CPU
         std::fprintf(stderr, "memsig: MEMSIG_GEMM=%s: this CPU lacks it; using %s\n", env, k->name);
       else
         k = want;
@@ -305,9 +407,8 @@ int split_override() {  // MEMSIG_GEMM_SPLIT=rows|cols (tuning experiments)
 bool set_gemm_kernel(const std::string& name) {
   const KernelInfo* k = name == "auto" ? best_kernel() : find_kernel(name);
   if (!k) {
-    for (const char* known : kKernelNames)
-      if (name == known) return false;  // not built for this architecture
-    throw std::invalid_argument("unknown GEMM kernel '" + name + "' (avx512, avx2, generic, auto)");
+    if (known_kernel_name(name)) return false;  // not built for this architecture
+    throw std::invalid_argument("unknown GEMM kernel '" + name + "' (avx512, avx2, neon, generic, auto)");
   }
   if (!k->supported()) return false;
   current_kernel();  // let the first-use initialisation happen before, not after, this choice

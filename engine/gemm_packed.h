@@ -5,7 +5,8 @@
 //     backward  dh[B, H]       = dpre[B, G*H] · W_hh           (the same W_hh, not transposed)
 // A BLAS call re-arranges ("packs") W_hh into its cache-friendly layout on every call; here the
 // caller packs it once (per batch: the weights change only in the optimizer step) and then runs
-// T multiplications against the packed copy with our own AVX-512 / AVX2 / plain C++ micro-kernels.
+// T multiplications against the packed copy with our own AVX-512 / AVX2 / NEON / plain C++
+// micro-kernels.
 //
 //   PackedB W = pack_b(w_hh, /*N=*/4 * H, /*K=*/H, /*transB=*/true);   // once per batch
 //   for (int t = 0; t < T; ++t)
@@ -19,14 +20,15 @@
 // With beta = 0, C is not read (NaNs in it do not propagate), as in BLAS.
 //
 // How (gemm_packed.cpp has the full story): B is cut into column panels NR wide (48 floats for
-// AVX-512, 16 for AVX2 and generic), each stored k-major so that a micro-kernel reads it as one
+// AVX-512, 16 for AVX2 and generic, 12 for NEON), each stored k-major so that a micro-kernel reads it as one
 // contiguous stream; A is read in place; a micro-kernel keeps an MR×NR tile of C in registers
-// (8×48 floats = 24 zmm for AVX-512) and adds one rank-1 update per k. OpenMP threads
+// (8×48 floats = 24 zmm for AVX-512, 8×12 = 24 q registers for NEON) and adds one rank-1 update per k. OpenMP threads
 // (get_threads() of them) share out the rows of C, or its column panels when B is large.
 //
-// Choosing the micro-kernel: the best one the CPU supports ("avx512" > "avx2" > "generic") is
-// picked at run time (cpuid), so the library needs no -march flag. Force one with the environment
-// variable MEMSIG_GEMM=avx512|avx2|generic|auto (read on first use) or set_gemm_kernel(). A
+// Choosing the micro-kernel: the best one the CPU supports ("avx512" > "avx2" > "generic" on x86,
+// "neon" > "generic" on AArch64) is picked at run time (cpuid; on Arm Linux the HWCAP bits), so the
+// library needs no -march flag. Force one with the environment
+// variable MEMSIG_GEMM=avx512|avx2|neon|generic|auto (read on first use) or set_gemm_kernel(). A
 // PackedB remembers the kernel it was packed for (its panel width depends on it), and
 // gemm_packed() always runs that kernel: switch kernels before packing.
 #pragma once
@@ -40,7 +42,7 @@ namespace memsig {
 
 // ---- micro-kernel selection -----------------------------------------------------------------
 
-// Selects the micro-kernel used by later pack_b() calls: "avx512", "avx2", "generic", or "auto"
+// Selects the micro-kernel used by later pack_b() calls: "avx512", "avx2", "neon", "generic", or "auto"
 // (the best this CPU supports). Returns false, and changes nothing, when the CPU lacks the
 // instructions; throws std::invalid_argument for any other name.
 bool set_gemm_kernel(const std::string& name);
@@ -89,7 +91,7 @@ void repack_b(PackedB& out, const float* B, int N, int K, bool transB, int group
 // i.e. the same columns of every group at once (with groups = 1: one plain rectangle). Blocks are
 // disjoint and cover C exactly once; blocks of different threads run concurrently, so the
 // epilogue may write anywhere its block owns, but must not touch other blocks' rows/columns.
-// cols <= nr (48 or 16); rows <= the rows one thread works on (all of M for small problems).
+// cols <= nr (48, 16 or 12); rows <= the rows one thread works on (all of M for small problems).
 // The epilogue must not throw (it runs inside an OpenMP region).
 //
 // Example — the LSTM step fused (W_hh packed with groups = 4, so a block holds the gates i, f, g,

@@ -1,6 +1,10 @@
 #include "engine/kernels.h"
 
+#ifdef MEMSIG_ACCELERATE
+#include <Accelerate/Accelerate.h>  // macOS: Apple's CBLAS (cmake -DMEMSIG_ACCELERATE=ON)
+#else
 #include <cblas.h>
+#endif
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -14,8 +18,13 @@
 
 #include "engine/gemm_packed.h"
 
+#ifdef MEMSIG_ACCELERATE
+static void blas_set_threads(int) {}  // Accelerate sizes its own thread pool
+#else
 // OpenBLAS's own thread control; declared here so we do not depend on its private headers.
 extern "C" void openblas_set_num_threads(int);
+static void blas_set_threads(int n) { openblas_set_num_threads(n); }
+#endif
 
 namespace memsig {
 
@@ -81,9 +90,18 @@ void gemm(bool transA, bool transB, int M, int N, int K, float alpha, const floa
 
 namespace {
 
+// One vector register's worth of floats: 8 in an AVX ymm register on x86; 4 in a NEON q register
+// on AArch64 (wider GCC vectors there are passed through memory and vexp is not inlined: 16
+// bytes keep every lane operation a single NEON instruction).
+#if defined(__aarch64__)
+typedef float vf __attribute__((vector_size(16)));
+typedef int32_t vi __attribute__((vector_size(16)));
+constexpr int kLanes = 4;
+#else
 typedef float vf __attribute__((vector_size(32)));
 typedef int32_t vi __attribute__((vector_size(32)));
 constexpr int kLanes = 8;
+#endif
 
 vf load(const float* p) { vf v; std::memcpy(&v, p, sizeof v); return v; }
 void store(float* p, vf v) { std::memcpy(p, &v, sizeof v); }
@@ -176,7 +194,7 @@ void set_threads(int n) {
 void set_adapted_threads(int n) {
   n = std::max(n, 1);
   g_threads = n;
-  openblas_set_num_threads(n);
+  blas_set_threads(n);
 #ifdef _OPENMP
   omp_set_num_threads(n);
 #endif

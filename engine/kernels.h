@@ -51,8 +51,9 @@ inline float fast_tanh(float x) {
   return __builtin_copysignf((1.0f - e) / (1.0f + e), x);
 }
 
-// The same functions over arrays, eight lanes at a time (GCC/Clang vector extensions: AVX on
-// x86, NEON on Arm), the scalar versions above finishing the tail. These carry the gate math.
+// The same functions over arrays, one vector register at a time (GCC/Clang vector extensions:
+// 8 lanes of AVX on x86, 4 lanes of NEON on AArch64), the scalar versions above finishing the
+// tail. These carry the gate math.
 void exp_inplace(float* x, int64_t n);
 void sigmoid_inplace(float* x, int64_t n);
 void tanh_inplace(float* x, int64_t n);

@@ -39,12 +39,14 @@ void figure_fig1(const FigureOptions& opt) {
   // recipe trains it (CPU-time budget), resumes a stopped training, and marks it done at the end.
   bool users_own = !opt.model.empty() && file_exists(model_path) && !file_exists(model_path + ".training") &&
                    !file_exists(model_path + ".done");
+  Lab lab(opt, preset_named("full"));
   if (!users_own) {
-    Lab lab(FigureOptions(opt), preset_named("full"));
     CharLMConfig cfg;
     cfg.cell = Cell::GRU; cfg.layers = 1; cfg.hidden = 320; cfg.embed = 32;
     lab.model(corpus, cfg, Budget{opt.train_minutes, 0}, "shakespeare", "", model_path);
   }
+  lab.declare_assembly("fig1");  // the signature is computed by the assembling job itself
+  if (!lab.assembling()) return;
   std::shared_ptr<const CharLM> model = load_model(model_path);
   EvalResult ev = evaluate(*model, corpus.test);
 

@@ -56,6 +56,19 @@ void figure_fig2(const FigureOptions& opt) {
     if (!is_default) so.perfect_memory_k = 0;
     return lab.signature(path, ptb, so, "ptb_" + config_tag(cfg) + (is_default ? "" : "_decoder_" + c.name));
   };
+  // The entries: each model, its signature, and its decoder sweep (while its states are in memory).
+  for (Cell cell : {Cell::GRU, Cell::LSTM}) {
+    for (int H : preset.sizes) {
+      CharLMConfig cfg;
+      cfg.cell = cell; cfg.layers = 1; cfg.hidden = H; cfg.embed = preset.embed;
+      std::string path = lab.model(ptb, cfg, preset.budget_for(cfg.hidden), "ptb");
+      lab.signature(path, ptb, lab.signature_options(), "ptb_" + config_tag(cfg));
+      for (auto& c : caps) capacity_signature(cfg, path, c);
+    }
+  }
+  lab.declare_assembly("fig2");
+  if (!lab.assembling()) return;
+
   std::vector<EntrySignature> cols;
   std::vector<std::string> names;
   nlohmann::json out = {{"models", nlohmann::json::array()}};
@@ -68,7 +81,6 @@ void figure_fig2(const FigureOptions& opt) {
       std::string path = lab.model(ptb, cfg, preset.budget_for(cfg.hidden), "ptb");
       EvalResult ev = evaluate(*load_model(path), ptb.test);
       Signature sig = lab.signature(path, ptb, lab.signature_options(), "ptb_" + config_tag(cfg));
-      for (auto& c : caps) capacity_signature(cfg, path, c);  // now, while this model's states are in memory
       const EntrySignature& l = sig.trained.layers.at(0);
       Estimate m = mean_accuracy(l);
       char name[64];

@@ -17,12 +17,34 @@ void figure_fig3(const FigureOptions& opt) {
   make_dirs(opt.out_dir);
   Corpus ptb = load_corpus("ptb");
   std::fprintf(stderr, "fig3: 2 models of %d layers, %s of training each\n", preset.deep_layers, preset.budget_deep().str().c_str());
+  auto config = [&](Cell cell) {
+    CharLMConfig cfg;
+    cfg.cell = cell; cfg.layers = preset.deep_layers; cfg.hidden = preset.deep_hidden; cfg.embed = preset.embed;
+    return cfg;
+  };
+  // Decoders with twice the hidden layers on the top two layers.
+  auto deep_options = [&](const CharLMConfig& cfg) {
+    SignatureOptions deep = lab.signature_options();
+    deep.probe.depth = 2;
+    deep.perfect_memory_k = 0;
+    for (int l = std::max(0, cfg.layers - 2); l < cfg.layers; ++l) deep.states.entries.push_back(l);
+    return deep;
+  };
+  // The entries: each model, its signature, the deeper decoders' signature.
+  for (Cell cell : {Cell::GRU, Cell::LSTM}) {
+    CharLMConfig cfg = config(cell);
+    std::string path = lab.model(ptb, cfg, preset.budget_deep(), "ptb");
+    lab.signature(path, ptb, lab.signature_options(), "ptb_" + config_tag(cfg));
+    lab.signature(path, ptb, deep_options(cfg), "ptb_" + config_tag(cfg) + "_decoder_depth2_top");
+  }
+  lab.declare_assembly("fig3");
+  if (!lab.assembling()) return;
+
   std::vector<EntrySignature> cols;
   std::vector<std::string> names;
   nlohmann::json out;
   for (Cell cell : {Cell::GRU, Cell::LSTM}) {
-    CharLMConfig cfg;
-    cfg.cell = cell; cfg.layers = preset.deep_layers; cfg.hidden = preset.deep_hidden; cfg.embed = preset.embed;
+    CharLMConfig cfg = config(cell);
     std::string path = lab.model(ptb, cfg, preset.budget_deep(), "ptb");
     EvalResult ev = evaluate(*load_model(path), ptb.test);
     Signature sig = lab.signature(path, ptb, lab.signature_options(), "ptb_" + config_tag(cfg));
@@ -46,12 +68,7 @@ void figure_fig3(const FigureOptions& opt) {
     std::printf("fig3: %s: last layer minus first, mean recall %s\n", label.c_str(), fall.str().c_str());
     out[cell_name(cell)]["last_minus_first"] = {{"value", fall.value}, {"se", fall.se}};
 
-    // Decoders with twice the hidden layers on the top two layers.
-    SignatureOptions deep = lab.signature_options();
-    deep.probe.depth = 2;
-    deep.perfect_memory_k = 0;
-    for (int l = std::max(0, cfg.layers - 2); l < cfg.layers; ++l) deep.states.entries.push_back(l);
-    Signature sd = lab.signature(path, ptb, deep, "ptb_" + config_tag(cfg) + "_decoder_depth2_top");
+    Signature sd = lab.signature(path, ptb, deep_options(cfg), "ptb_" + config_tag(cfg) + "_decoder_depth2_top");
     for (auto& l : sd.trained.layers) {
       if (l.layer < 1 || l.layer > (int)by_layer.size()) throw std::logic_error("fig3: no layer " + std::to_string(l.layer));
       Estimate one = by_layer[l.layer - 1], two = mean_accuracy(l);

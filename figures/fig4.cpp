@@ -53,6 +53,13 @@ void figure_fig4(const FigureOptions& opt) {
 
   SignatureOptions so = lab.signature_options();
   so.perfect_memory_k = 0;
+  auto tag_of = [&](const std::string& path) { return "ptb_" + config_tag(cfg) + "_" + std::filesystem::path(path).stem().string(); };
+  // The entries: the three models and their signatures, then each fraction's retraining and signature.
+  for (auto* p : {&shake, &adapted, &target}) lab.signature(*p, ptb, so, tag_of(*p));
+  for (double f : preset.fractions) lab.signature(retrained(f), ptb, so, tag_of(retrained(f)));
+  lab.declare_assembly("fig4");
+  if (!lab.assembling()) return;
+
   struct Model { std::string name, path; EvalResult ev; Signature sig; };
   std::vector<Model> three = {{"trained on Shakespeare", shake, {}, {}},
                               {"retrained on 5% of PTB", adapted, {}, {}},
@@ -63,7 +70,7 @@ void figure_fig4(const FigureOptions& opt) {
   cols.push_back(symbol_of_char('.'));
   for (auto& m : three) {
     m.ev = evaluate(*load_model(m.path), ptb.test);
-    m.sig = lab.signature(m.path, ptb, so, "ptb_" + config_tag(cfg) + "_" + std::filesystem::path(m.path).stem().string());
+    m.sig = lab.signature(m.path, ptb, so, tag_of(m.path));
     char title[160];
     std::snprintf(title, sizeof title, "LSTM 1x%d %s: signature on PTB (PTB test perplexity %.3f)", cfg.hidden, m.name.c_str(),
                   m.ev.perplexity);
@@ -97,7 +104,7 @@ void figure_fig4(const FigureOptions& opt) {
   for (double f : preset.fractions) {
     std::string path = retrained(f);
     EvalResult ev = evaluate(*load_model(path), ptb.test);
-    Signature sig = lab.signature(path, ptb, so, "ptb_" + config_tag(cfg) + "_" + std::filesystem::path(path).stem().string());
+    Signature sig = lab.signature(path, ptb, so, tag_of(path));
     double dt = dist(sig, three[2].sig).mean_abs, ds = dist(sig, three[0].sig).mean_abs;
     ppl.x.push_back(f); ppl.y.push_back(ev.perplexity);
     ptb_only.x.push_back(f); ptb_only.y.push_back(three[2].ev.perplexity);

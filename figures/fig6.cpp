@@ -109,6 +109,8 @@ std::vector<double> memory_of(const Ablation& a, int k) {
 }  // namespace
 
 void figure_fig6(const FigureOptions& opt) {
+  if (opt.plan || !opt.entry.empty())
+    throw std::invalid_argument("fig6 runs in one process: it has no job plan yet (run memsig figure fig6 without --plan/--entry)");
   Preset preset = preset_named(opt.preset);
   const bool quick = preset.name == "quick";
   Lab lab(opt, preset);

@@ -4,6 +4,8 @@
 
 namespace memsig {
 
+struct Plan;
+
 struct FigureOptions {
   std::string preset = "full"; // quick | full (figures 2-5: sizes, time budgets, positions)
   std::string model;           // reuse this model; trained here when the file is missing
@@ -13,6 +15,16 @@ struct FigureOptions {
   uint64_t seed = 1;
   int64_t max_train_positions = 200000;
   bool quiet = false;
+  // Job plans (figures/plan.h). With `plan` set, a recipe declares its cache entries as jobs and
+  // computes nothing; with `entry` set, it computes that one entry and throws EntryDone.
+  std::string figure;            // the recipe being run: "fig2"
+  Plan* plan = nullptr;
+  std::string entry;
+};
+
+// Thrown when the one entry a job was asked for (FigureOptions::entry) is in the cache.
+struct EntryDone {
+  std::string id;
 };
 
 // Figure 1: a 1-layer GRU (320 units) on Tiny Shakespeare. (a) memory signature over a-z and '.',

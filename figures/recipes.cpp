@@ -1,10 +1,12 @@
 #include "figures/recipes.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <stdexcept>
 
 #include "engine/files.h"
 #include "engine/stop_points.h"
+#include "figures/plan.h"
 #include "models/model_file.h"
 #include "models/train_charlm.h"
 #include "probe/sources.h"
@@ -38,6 +40,14 @@ Preset preset_named(const std::string& name) {
 }
 
 Lab::Lab(const FigureOptions& o, const Preset& p) : opt(o), preset(p) { make_dirs(opt.work_dir); }
+
+void Lab::declare_assembly(const std::string& figure) {
+  if (!opt.plan) return;
+  PlanJob job{figure, "assemble:" + figure, path("plan/" + figure + ".done"), "", "", {}};
+  for (auto& j : opt.plan->jobs)
+    if (j.figure == figure && j.id.rfind("assemble:", 0) != 0) job.deps.push_back(j.id);
+  opt.plan->add(job);
+}
 
 std::string Lab::path(const std::string& name) const { return opt.work_dir + "/" + name; }
 
@@ -78,7 +88,9 @@ std::string Lab::model(const Corpus& corpus, const CharLMConfig& cfg, const Budg
                         {"corpus", corpus.name}, {"corpus_digest", segments_digest(corpus.train) + segments_digest(corpus.valid)},
                         {"minutes", budget.minutes}, {"steps", budget.steps}, {"clock", "cpu"}, {"seed", opt.seed},
                         {"batch", t.batch}, {"lr", t.lr}, {"clip", t.clip}, {"eval_every", t.eval_every},
-                        {"init_from", init_from.empty() ? "" : weights_digest(*load_model(init_from))}};
+                        // The starting model by its file name (a cache entry's name holds its own key); its
+                        // weights are checked when the entry is reused (a plan names entries before they exist).
+                        {"init_from", init_from.empty() ? "" : std::filesystem::path(init_from).filename().string()}};
   std::string out = out_path;
   if (out.empty()) {
     make_dirs(path("models"));
@@ -87,13 +99,27 @@ std::string Lab::model(const Corpus& corpus, const CharLMConfig& cfg, const Budg
   }
   // OUT.training holds the key while a training is under way (or was stopped); OUT.done once it finished.
   const std::string done = out + ".done", started = out + ".training";
+  const std::string id = "model:" + std::filesystem::path(out).stem().string();
+  if (opt.plan) {
+    PlanJob job{opt.figure, id, done, out + ".lock", started, {}};
+    if (!init_from.empty() && opt.plan->job_of_file.count(init_from)) job.deps.push_back(opt.plan->job_of_file.at(init_from));
+    opt.plan->add(job);
+    opt.plan->job_of_file[out] = id;
+    return out;
+  }
+  if (!opt.entry.empty() && opt.entry != id) return out;  // another job's entry
+  FileLock lock(out + ".lock", id);  // a second process computing the same entry waits, then finds it done
+  const std::string init_weights = init_from.empty() ? "" : weights_digest(*load_model(init_from));
   auto key_in = [&](const std::string& file) {
     nlohmann::json d;
     try { d = nlohmann::json::parse(read_file(file)); } catch (const std::exception&) { return false; }
-    return d.is_object() && d.value("key", nlohmann::json()) == key;
+    return d.is_object() && d.value("key", nlohmann::json()) == key && d.value("init_weights", std::string()) == init_weights;
   };
   if (file_exists(done) && file_exists(out)) {
-    if (key_in(done)) return out;
+    if (key_in(done)) {
+      if (opt.entry == id) throw EntryDone{id};
+      return out;
+    }
     std::fprintf(stderr, "== %s was trained from other data or settings: training it again\n", out.c_str());
   } else if (file_exists(started)) {
     if (!key_in(started)) {
@@ -104,7 +130,7 @@ std::string Lab::model(const Corpus& corpus, const CharLMConfig& cfg, const Budg
   if (!file_exists(started) || !key_in(started)) {
     std::remove(done.c_str());
     std::remove((out + ".ckpt").c_str());
-    write_text_atomically(started, nlohmann::json{{"key", key}}.dump() + "\n");
+    write_text_atomically(started, nlohmann::json{{"key", key}, {"init_weights", init_weights}}.dump() + "\n");
   }
   std::fprintf(stderr, "== training %s on %s: %s, budget %s (resumable; cached as %s)\n", config_tag(cfg).c_str(),
                corpus.name.c_str(), init_from.empty() ? "from random weights" : ("from " + init_from).c_str(),
@@ -112,10 +138,11 @@ std::string Lab::model(const Corpus& corpus, const CharLMConfig& cfg, const Budg
   t.out = out;
   t.log_csv = out + ".curve.csv";
   TrainResult r = train_charlm(corpus, t);
-  write_text_atomically(done, nlohmann::json{{"key", key}, {"best_valid_bpc", r.best_valid_bpc}, {"seconds", r.seconds},
-                                             {"chars", r.chars}}.dump() + "\n");
+  write_text_atomically(done, nlohmann::json{{"key", key}, {"init_weights", init_weights}, {"best_valid_bpc", r.best_valid_bpc},
+                                             {"seconds", r.seconds}, {"chars", r.chars}}.dump() + "\n");
   std::remove(started.c_str());
   stop_point("recipe.model");
+  if (opt.entry == id) throw EntryDone{id};
   return out;
 }
 
@@ -136,6 +163,15 @@ Signature Lab::signature(const std::string& model_path, const Corpus& corpus, Si
                          bool need_rows) {
   make_dirs(path("signatures"));
   const std::string out = path("signatures/" + tag + ".json");
+  const std::string id = "signature:" + tag;
+  if (opt.plan) {
+    PlanJob job{opt.figure, id, out, out + ".lock", out + ".partial", {}};
+    if (opt.plan->job_of_file.count(model_path)) job.deps.push_back(opt.plan->job_of_file.at(model_path));
+    opt.plan->add(job);
+    return Signature{};
+  }
+  if (!opt.entry.empty() && opt.entry != id) return Signature{};  // another job's entry
+  FileLock lock(out + ".lock", id);
   auto source = state_source(load_any_model(model_path));
   so.checkpoint = out + ".partial";
   so.state_cache = &states_;
@@ -151,14 +187,17 @@ Signature Lab::signature(const std::string& model_path, const Corpus& corpus, Si
     }
     bool rows = !need_rows || (!cached.trained.layers.empty() && !cached.trained.layers[0].test_targets.empty());
     if (cached.settings == signature_settings(*source, corpus, so) && covers && rows &&
-        (so.perfect_memory_k == 0 || cached.perfect))
+        (so.perfect_memory_k == 0 || cached.perfect)) {
+      if (opt.entry == id) throw EntryDone{id};
       return cached;
+    }
   }
   std::fprintf(stderr, "== signature of %s on %s (%s)\n", model_path.c_str(), corpus.name.c_str(), tag.c_str());
   Signature sig = compute_signature(*source, corpus, so);
   write_text_atomically(out, to_json(sig).dump() + "\n");
   std::remove(so.checkpoint.c_str());
   stop_point("recipe.signature");
+  if (opt.entry == id) throw EntryDone{id};
   return sig;
 }
 

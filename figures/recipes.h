@@ -62,7 +62,12 @@ class Lab {
   // need_rows: the cached one must keep its test rows (for a paired comparison).
   Signature signature(const std::string& model_path, const Corpus& corpus, SignatureOptions so, const std::string& tag,
                       bool need_rows = false);
-  SignatureOptions signature_options() const;  // the preset's positions, lags and decoder epochs
+  SignatureOptions signature_options() const;
+  // False while declaring a plan or computing one entry of it: the recipe then stops after its
+  // declaring half (Lab::model and Lab::signature calls) and draws nothing.
+  bool assembling() const { return !opt.plan && opt.entry.empty(); }
+  // The end of a recipe's declaring half: in a plan, the assembling job (after every entry).
+  void declare_assembly(const std::string& figure);  // the preset's positions, lags and decoder epochs
   std::string path(const std::string& name) const;  // opt.work_dir + "/" + name
 
  private:

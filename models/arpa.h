@@ -23,6 +23,11 @@
 // under both: KenLM and SRILM write such files), a missing unigram of the 33 predictable
 // symbols or of <s>, and a file that ends early. Lines before \data\ are ignored, as the format
 // allows.
+//
+// Memory: read_arpa streams the file a line at a time and keeps only the n-grams (24 bytes each,
+// sorted in place); the line of an n-gram rejected after the whole file was read (a duplicate, a
+// missing context or suffix) is found by reading that section again. The model then scores with
+// the table or the search scorer (models/ngram.h), whichever keeps it near its own size.
 #pragma once
 #include <string>
 

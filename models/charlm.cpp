@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/bigram_lambda.h"
+#include "engine/device.h"
 
 namespace memsig {
 
@@ -13,7 +14,7 @@ static Tensor uniform_tensor(std::vector<int64_t> shape, float bound, Rng& rng) 
   return t;
 }
 
-CharLM::CharLM(const CharLMConfig& c, Rng& rng) : cfg(c), backend(&cpu_backend()) {
+CharLM::CharLM(const CharLMConfig& c, Rng& rng) : cfg(c), backend(&default_rnn_backend()) {
   Tensor e({cfg.vocab, cfg.embed});
   for (auto& v : e.data) v = rng.normal();
   embed = param(std::move(e));
@@ -137,6 +138,16 @@ void CharLM::score(const Batch& batch, TargetScores& out) const {
     out.logp.push_back(logp[batch.targets[r]]);
     out.argmax.push_back(best);
   }
+}
+
+void check_config(const CharLMConfig& cfg) {
+  auto within = [](const char* what, int v, int max) {
+    if (v < 1 || v > max)
+      throw std::invalid_argument(std::string(what) + " " + std::to_string(v) + " is outside 1.." + std::to_string(max));
+  };
+  within("layers", cfg.layers, kMaxConfigLayers);
+  within("hidden size", cfg.hidden, kMaxConfigHidden);
+  within("embedding size", cfg.embed, kMaxConfigEmbed);
 }
 
 }  // namespace memsig

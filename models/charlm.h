@@ -39,6 +39,11 @@ struct CharLMConfig {
   float dropout = 0.0f;
 };
 
+// The sizes a char LM is built with by `train`, `bench` and the recipes (a model file may be
+// larger, up to model_file.h's limits); check_config throws std::invalid_argument naming the size.
+constexpr int kMaxConfigLayers = 16, kMaxConfigHidden = 8192, kMaxConfigEmbed = 4096;
+void check_config(const CharLMConfig& cfg);
+
 struct LMForward {
   Var logits;                                             // [T*B, vocab]
   std::vector<std::shared_ptr<const RnnStates>> states;   // one per layer: every step's h (and c)
@@ -53,7 +58,7 @@ class CharLM : public LanguageModel, public Trainable {
   Var embed;                 // [vocab, E]
   std::vector<RnnParams> rnn;
   Var proj_w, proj_b;        // [vocab, H], [vocab]
-  RnnBackend* backend;       // where the recurrent loops run (CPU unless told otherwise)
+  RnnBackend* backend;       // where the recurrent loops run: default_rnn_backend() (engine/device.h) when built
   // Factorized models: which bases are switched on (empty = all); a basis switched off has
   // λ_k = 0 at every step. A view for the probe, not part of the model file.
   std::vector<uint8_t> bases_on;

@@ -1,5 +1,6 @@
 // ngram.h — a character n-gram language model with interpolated modified Kneser-Ney smoothing
-// (Chen & Goodman 1998), held in ARPA form and compiled into a table automaton for fast scoring.
+// (Chen & Goodman 1998), held in ARPA form and scored as an automaton: a dense table for fast
+// scoring, or a search of the n-gram arrays when the table would be large (see below).
 //
 // Protocol (the same as the char LMs'): a segment c1..cn is read as <s> c1 .. cn and the model
 // predicts c1 .. cn </s>; <s> is never predicted, so a distribution covers the 33 symbols 1..33.
@@ -36,12 +37,22 @@
 // starting with <s> has a left neighbour), which the automaton below relies on.
 //
 // Scoring automaton. A state is a stored context (an n-gram of order < N, or the empty context);
-// for every state h and symbol w the table holds ln p(w|h) and the next state: the longest suffix
-// of hw, at most N-1 symbols, that is stored (built like Aho-Corasick's failure links:
-// next(h, w) = hw if stored, else next(h', w)). Scoring is then two reads of one table row per
-// symbol. That state is also what the model "remembers" (KenLM's State): see context().
-// The table costs 34 x 8 bytes per state (ln p as a float: scores agree with log_prob() to ~1e-7):
-// 10 MB for the PTB 5-gram (36,552 states), 280 MB for its 8-gram, 950 MB for its 10-gram.
+// for every state h and symbol w the automaton gives ln p(w|h) and the next state: the longest
+// suffix of hw, at most N-1 symbols, that is stored (built like Aho-Corasick's failure links:
+// next(h, w) = hw if stored, else next(h', w)). That state is also what the model "remembers"
+// (KenLM's State): see context(). ln p is a float (scores agree with log_prob() to ~1e-7), folded
+// up the back-off chain one order at a time, rounding to float at each:
+//     ln p(w|h) = (float) ln P(hw)                          if hw is stored
+//               = (float) (ln alpha(h) + ln p(w|h'))        else
+// Two scorers give the automaton, bit for bit the same (tests/test_ngram.cpp compares them):
+//  * Table: every state's row of 34 arcs (ln p, next) precomputed, so a symbol costs two reads of
+//    one row (~200M symbols/s on the PTB 5-gram). It costs 34 x 8 bytes per state: 10 MB for the
+//    PTB 5-gram (36,552 states), 280 MB for its 8-gram, 950 MB for its 10-gram.
+//  * Search: the rule above evaluated on the sorted per-order n-gram arrays: a state keeps its
+//    suffix link and where its continuations start, and each order the back-off passes through
+//    costs one binary search of at most 34 n-grams. 8 bytes per state beside the n-grams
+//    themselves (24 bytes each).
+// NgramScorer::Automatic (the default) takes the table when it fits in kNgramTableBudget.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -54,6 +65,9 @@ namespace memsig {
 
 constexpr int kMaxNgramOrder = 10;       // 6 bits a symbol: an n-gram packs into a uint64
 constexpr int kPredictable = kNumSymbols - 1;  // every symbol but <s>
+
+enum class NgramScorer { Automatic, Table, Search };
+constexpr int64_t kNgramTableBudget = int64_t(64) << 20;  // Automatic: the table when at most this many bytes
 
 // An n-gram w1..wk packed as sum_i w_i << 6(k-i): the last symbol in the low 6 bits, so sorting
 // keys of one order groups n-grams by context.
@@ -104,7 +118,8 @@ class NgramLM : public LanguageModel {
   void train(const std::vector<Segment>& train, int order = 5);
   // A model from ARPA-form n-grams (grams[k] for k = 1..order, any order within a level); used by
   // the ARPA reader, which has already checked that the n-grams are closed under prefix and suffix.
-  static NgramLM from_ngrams(int order, std::vector<std::vector<NgramEntry>> grams);
+  static NgramLM from_ngrams(int order, std::vector<std::vector<NgramEntry>> grams,
+                             NgramScorer scorer = NgramScorer::Automatic);
 
   int order() const { return order_; }
   // The stored n-grams of order k (1..order), sorted by key.
@@ -125,11 +140,29 @@ class NgramLM : public LanguageModel {
   std::string describe() const override { return std::to_string(order_) + "-gram"; }
   void score(const Batch& batch, TargetScores& out) const override;
 
-  // The automaton, for callers that walk text themselves (the probe).
+  // Which scorer serves the automaton (see above); set_scorer() switches (building or freeing the
+  // table) and may be called on a trained or read model. has_table(): the table is in use.
+  void set_scorer(NgramScorer scorer);
+  NgramScorer scorer() const { return scorer_; }
+  bool has_table() const { return !arcs_.empty(); }
+  // Bytes the table takes (or would take) for this model: states x 34 x 8.
+  int64_t table_bytes() const { return num_states() * kNumSymbols * (int64_t)sizeof(Arc); }
+
+  // The automaton, for callers that walk text themselves (the probe). States are numbered 0 (the
+  // empty context), then the stored n-grams of orders 1..N-1 in key order, by either scorer.
   int32_t start_state() const { return start_; }  // the context <s>
-  int32_t next_state(int32_t state, int symbol) const { return arcs_[(size_t)state * kNumSymbols + symbol].next; }
-  float step_log_prob(int32_t state, int symbol) const { return arcs_[(size_t)state * kNumSymbols + symbol].log_prob; }
-  int64_t num_states() const { return (int64_t)state_key_.size(); }
+  int32_t next_state(int32_t state, int symbol) const {
+    if (!arcs_.empty()) return arcs_[(size_t)state * kNumSymbols + symbol].next;
+    int32_t next;
+    search_step(state, symbol, next);
+    return next;
+  }
+  float step_log_prob(int32_t state, int symbol) const {
+    if (!arcs_.empty()) return arcs_[(size_t)state * kNumSymbols + symbol].log_prob;
+    int32_t next;
+    return search_step(state, symbol, next);
+  }
+  int64_t num_states() const { return states_; }
   NgramContext context(int32_t state) const;
   // The context used to predict the symbol after `history` (oldest first, <s> first at a segment
   // start): walks the automaton, so it is the longest stored suffix of at most N-1 symbols.
@@ -143,14 +176,24 @@ class NgramLM : public LanguageModel {
   int order_ = 0;
   std::vector<std::vector<NgramEntry>> grams_;  // [k], k = 1..order; [0] empty
   std::vector<NgramDiscounts> discounts_;
-  std::vector<Arc> arcs_;                        // [state * 34 + w]
-  std::vector<uint64_t> state_key_;              // context of each state
-  std::vector<uint8_t> state_len_;               // its length (0 = the empty context)
+  NgramScorer scorer_ = NgramScorer::Automatic;
+  std::vector<int64_t> offset_;  // [m]: the first state of order m (offset_[order] = the state count); empty until compiled
+  int64_t states_ = 0;
   int32_t start_ = 0;
+  std::vector<Arc> arcs_;        // the table, [state * 34 + w]; empty under the Search scorer
+  std::vector<std::vector<uint32_t>> link_;   // Search: [m][i] the index of grams_[m][i]'s suffix in grams_[m-1]
+  std::vector<std::vector<uint32_t>> child_;  // Search: [m][i] its first continuation in grams_[m+1] ([m][size]: the end)
 
   int64_t index_of(int k, uint64_t key) const;        // position of the stored k-gram in grams_[k], or -1
   const NgramEntry* find(int k, uint64_t key) const;  // the stored k-gram, or null
-  void compile();                                      // builds the automaton from grams_
+  void require_compiled() const;
+  void compile();                                      // checks the n-grams, numbers the states, builds the table if used
+  void build_table();
+  void build_links();
+  int64_t child_of(int l, uint32_t i, int w) const;  // the index of h_l w in grams_[l+1], or -1
+  int level_of(int32_t state) const;                  // the order m of a state's context (0 = empty)
+  float search_step(int32_t state, int symbol, int32_t& next) const;  // one arc, by the Search scorer
+  void search_row(int32_t state, float* log_probs) const;             // ln p of all 34 symbols, likewise
 };
 
 }  // namespace memsig

@@ -1,10 +1,13 @@
 #include "models/sample.h"
 
 #include <cmath>
+#include <stdexcept>
 
 namespace memsig {
 
 std::string sample_text(const CharLM& model, Rng& rng, const std::string& prime, int max_len, float temperature) {
+  if (!(temperature > 0 && std::isfinite(temperature))) throw std::invalid_argument("the sampling temperature must be a number above 0");
+  if (max_len < 1) throw std::invalid_argument("the sample length must be at least 1");
   NoGrad no_grad;
   const int L = model.cfg.layers, H = model.cfg.hidden, V = model.cfg.vocab;
   std::vector<std::vector<float>> h(L, std::vector<float>(H, 0.0f)), c(L, std::vector<float>(H, 0.0f));

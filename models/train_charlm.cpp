@@ -22,9 +22,20 @@ class CharLMTask : public TrainTask {
     // weights from the checkpoint, but the starting model still identifies the run).
     if (!opt.init_from.empty()) {
       auto init = load_model(opt.init_from);
-      if (init->file_metadata() != model_.file_metadata())
-        throw FileError(opt.init_from, "is a " + init->describe() + " (embed " + std::to_string(init->cfg.embed) +
-                                           "), not the " + model_.describe() + " being trained");
+      if (init->file_metadata() != model_.file_metadata()) {
+        // Name what differs, not just the two descriptions.
+        const CharLMConfig &a = init->cfg, &b = model_.cfg;
+        std::string what;
+        auto differs = [&](const char* name, const std::string& x, const std::string& y) {
+          if (x != y) what += (what.empty() ? "" : ", ") + std::string(name) + " " + x + " (this run: " + y + ")";
+        };
+        differs("cell", cell_name(a.cell), cell_name(b.cell));
+        differs("layers", std::to_string(a.layers), std::to_string(b.layers));
+        differs("hidden size", std::to_string(a.hidden), std::to_string(b.hidden));
+        differs("embedding size", std::to_string(a.embed), std::to_string(b.embed));
+        if (what.empty()) what = "its file metadata differs";
+        throw FileError(opt.init_from, "cannot start from this model: its " + what);
+      }
       auto src = init->named_parameters();
       auto dst = model_.named_parameters();
       for (size_t i = 0; i < dst.size(); ++i) dst[i].second->value = src[i].second->value;

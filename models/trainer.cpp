@@ -201,7 +201,7 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
   }
   if (out_of_time && !opt.quiet) {
     if (opt.max_steps > 0 && prog.step >= opt.max_steps) std::fprintf(stderr, "stopping: --max-steps %lld reached\n", (long long)opt.max_steps);
-    else std::fprintf(stderr, "stopping: --max-minutes %.1f reached\n", opt.max_minutes);
+    else std::fprintf(stderr, "stopping: --max-minutes %g reached\n", opt.max_minutes);
   }
   prog.seconds = clock.elapsed();
   write_checkpoint();

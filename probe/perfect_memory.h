@@ -33,8 +33,12 @@ struct PerfectMemory {
   std::vector<int64_t> count;
 };
 
+// Cost: the two splits sorted by window once (radix sort), then per k one merge of the two orders;
+// memory ~ 14 bytes per training symbol + one byte per test position and lag, in blocks of lags
+// (lag_block lags a pass; 0: as many as keep that under 16 MiB). The result does not depend on it.
+// Throws std::invalid_argument for a symbol id >= 34 or a split of over 4G symbols.
 PerfectMemory perfect_memory(const std::vector<Segment>& train, const std::vector<Segment>& test, int max_k = 5,
-                             int max_delta = 10);
+                             int max_delta = 10, int lag_block = 0);
 
 // Per lag d = 1..D (element d-1): the smallest k in 1..K whose perfect-memory accuracy reaches the
 // model's accuracy at that lag (model_accuracy[d-1]), or 0 when none does.

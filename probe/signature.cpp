@@ -450,6 +450,10 @@ bool is_control_spec(const std::string& spec) {
   return spec.size() > suffix.size() && spec.compare(spec.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+std::string signature_file(const std::string& spec) {
+  return is_control_spec(spec) ? spec.substr(0, spec.size() - 8) : spec;
+}
+
 Signature load_signature_spec(const std::string& spec) {
   bool control = is_control_spec(spec);
   std::string path = control ? spec.substr(0, spec.size() - 8) : spec;

@@ -94,6 +94,7 @@ Signature load_signature(const std::string& path);
 // "FILE" reads a signature.json; "FILE:control" takes its untrained control as the trained part.
 Signature load_signature_spec(const std::string& spec);
 bool is_control_spec(const std::string& spec);
+std::string signature_file(const std::string& spec);  // the file a spec reads ("FILE:control" -> FILE)
 std::string model_label(const Signature& sig);  // "gru 1x320", from the settings
 
 // Cells resting on fewer test targets than this are not reported (a recall over two digits says nothing).

@@ -17,7 +17,7 @@ using namespace memsig;
 
 namespace {
 
-const std::vector<std::string> kAllKernels = {"avx512", "avx2", "generic"};
+const std::vector<std::string> kAllKernels = {"avx512", "avx2", "neon", "generic"};
 
 // Restores the automatic kernel, default blocking and thread count when a test ends.
 struct KernelGuard {
@@ -206,7 +206,7 @@ TEST_CASE("gemm_packed_a: A transposed (the weight-gradient products), every ker
                   std::invalid_argument);  // lda < M
 }
 
-TEST_CASE("gemm_packed: K = 0 scales C by beta; M = 0 or N = 0 do nothing", "[gemm_packed]") {
+TEST_CASE("gemm_packed: K = 0 scales C by beta, M = 0 or N = 0 do nothing", "[gemm_packed]") {
   for_each_kernel([](const std::string&) {
     std::vector<float> C = {1, 2, 3, 4, 5, 6};
     PackedB P = pack_b(nullptr, 3, 0, true);
@@ -220,7 +220,7 @@ TEST_CASE("gemm_packed: K = 0 scales C by beta; M = 0 or N = 0 do nothing", "[ge
   });
 }
 
-TEST_CASE("gemm_packed: a PackedB keeps the kernel it was packed for; repack_b reuses it",
+TEST_CASE("gemm_packed: a PackedB keeps the kernel it was packed for, repack_b reuses it",
           "[gemm_packed]") {
   KernelGuard guard;
   std::mt19937 rng(4);

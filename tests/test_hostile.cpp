@@ -12,6 +12,7 @@
 
 #include "corpora/corpus.h"
 #include "engine/files.h"
+#include "engine/numbers.h"
 #include "engine/safetensors.h"
 #include "models/model_file.h"
 #include "models/train_charlm.h"
@@ -84,7 +85,7 @@ TEST_CASE("checkpoint metadata is parsed strictly: a negative batch position is 
   remove_run(o.out);
 }
 
-TEST_CASE("a resumed run must match the run that wrote the checkpoint; the learning rate only when allowed", "[hostile]") {
+TEST_CASE("a resumed run must match the run that wrote the checkpoint, the learning rate only when allowed", "[hostile]") {
   Corpus c = words_corpus();
   TrainOptions o = tiny("settings.safetensors");
   o.epochs = 1;
@@ -310,4 +311,82 @@ TEST_CASE("a temporary file left by a killed writer is removed by the next write
   REQUIRE_FALSE(file_exists(stale));
   REQUIRE(read_file(p) == "whole");
   std::filesystem::remove(p);
+}
+
+// --- second round (issue 16) ---
+
+TEST_CASE("the output rule: no output names an input, another output, a directory or a device", "[hostile][files]") {
+  namespace fs = std::filesystem;
+  std::string in = temp_path("rule_in.txt"), link = temp_path("rule_link.txt"), hard = temp_path("rule_hard.txt");
+  write_bytes(in, "text\n");
+  fs::remove(link);
+  fs::remove(hard);
+  fs::create_symlink(in, link);
+  fs::create_hard_link(in, hard);
+  // The same file through a symlink, a hard link and a path with "." in it.
+  for (const std::string& out : {in, link, hard, fs::path(in).parent_path().string() + "/./" + fs::path(in).filename().string()})
+    REQUIRE(contains(error_of([&] { check_outputs({{"--corpus", in}}, {{"--out", out}}); }), "--out names the command's input (--corpus)"));
+  // Two outputs that are one new path.
+  std::string fresh = temp_path("rule_new.bin");
+  REQUIRE(contains(error_of([&] { check_outputs({}, {{"--out", fresh}, {"--log", fresh}}); }), "--log and --out name the same file"));
+  REQUIRE(error_of([&] { check_outputs({{"--corpus", in}}, {{"--out", fresh}, {"--log", fresh + ".csv"}}); }).empty());
+  REQUIRE(contains(error_of([&] { check_outputs({}, {{"--out", "/dev/null"}}); }), "is not a regular file"));
+  REQUIRE(contains(error_of([&] { check_outputs({}, {{"--out", fs::temp_directory_path().string()}}); }), "is a directory"));
+  // The atomic writer refuses a device on its own, whoever calls it.
+  REQUIRE(contains(error_of([&] { write_text_atomically("/dev/null", "x"); }), "is not a regular file"));
+  std::string fifo = temp_path("rule_fifo");
+  fs::remove(fifo);
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  REQUIRE(contains(error_of([&] { write_text_atomically(fifo, "x"); }), "is not a regular file"));
+  REQUIRE(fs::is_fifo(fifo));
+  for (auto& p : {in, link, hard, fifo}) fs::remove(p);
+}
+
+TEST_CASE("numbers are parsed whole and printed short", "[hostile]") {
+  int64_t i = 0;
+  double x = 0;
+  REQUIRE(parse_integer("42", i));
+  REQUIRE(i == 42);
+  REQUIRE(parse_integer("-7", i));
+  for (const char* bad : {"1e2", "0x10", "5junk", " 5", "5 ", "", "-", "1.5", "99999999999999999999"}) REQUIRE_FALSE(parse_integer(bad, i));
+  REQUIRE(parse_real("2e-3", x));
+  REQUIRE(x == 2e-3);
+  for (const char* bad : {"nan", "inf", "-inf", "1e999", "0x1p3", "1.5x", "", " 1"}) REQUIRE_FALSE(parse_real(bad, x));
+  REQUIRE(short_number(1.7976931348623157e308) == "1.79769e+308");
+  REQUIRE(short_number(0.05) == "0.05");
+}
+
+TEST_CASE("a binary file is not a text corpus", "[hostile][corpus]") {
+  std::string bin = temp_path("binary.txt");
+  std::string bytes;
+  Rng rng(5);
+  for (int i = 0; i < 4000; ++i) bytes += (char)rng.below(256);
+  write_bytes(bin, bytes);
+  std::string msg = error_of([&] { read_segments(bin); });
+  REQUIRE(contains(msg, bin + ": not a text file: control byte 0x"));
+  REQUIRE(contains(msg, "at offset"));
+  // Text with a stray control character is still text.
+  std::string text = temp_path("mostly_text.txt");
+  std::string t;
+  for (int i = 0; i < 200; ++i) t += "to be or not to be\n";
+  t += "\x1a";
+  write_bytes(text, t);
+  REQUIRE(read_segments(text).size() == 200);
+  std::remove(bin.c_str());
+  std::remove(text.c_str());
+}
+
+TEST_CASE("corpus and signature settings carry the corpus's content, not only its name", "[hostile][probe]") {
+  Corpus a = words_corpus(), b = words_corpus();
+  b.train[0] = normalize("something else entirely");
+  REQUIRE(a.name == b.name);
+  REQUIRE(corpus_digest(a) != corpus_digest(b));
+  Rng rng(1);
+  CharLMConfig cfg;
+  cfg.hidden = 8;
+  cfg.embed = 4;
+  auto model = std::make_shared<CharLM>(cfg, rng);
+  CharLMSource source(model);
+  SignatureOptions so;
+  REQUIRE(signature_settings(source, a, so) != signature_settings(source, b, so));
 }

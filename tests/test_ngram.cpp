@@ -2,9 +2,12 @@
 // rejections, the probe's context state, and the perfect-memory reference on a known answer.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "engine/files.h"
@@ -68,6 +71,102 @@ std::string read_error(const std::string& path) {
     return e.what();
   }
   return "";
+}
+std::string parse_error(const std::string& text, const std::string& path) {
+  try {
+    parse_arpa(text, path);
+  } catch (const FileError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Two models hold the same n-grams, bit for bit.
+void require_same_ngrams(const NgramLM& a, const NgramLM& b) {
+  REQUIRE(a.order() == b.order());
+  for (int k = 1; k <= a.order(); ++k) {
+    REQUIRE(a.ngrams(k).size() == b.ngrams(k).size());
+    for (size_t i = 0; i < a.ngrams(k).size(); ++i) {
+      REQUIRE(a.ngrams(k)[i].key == b.ngrams(k)[i].key);
+      REQUIRE(a.ngrams(k)[i].log_prob == b.ngrams(k)[i].log_prob);
+      REQUIRE(a.ngrams(k)[i].log_backoff == b.ngrams(k)[i].log_backoff);
+    }
+  }
+}
+
+// The perfect-memory reader as first written (one table of answers per k over every training
+// window and lag, looked up per test position): the reference the streaming version must match.
+PerfectMemory perfect_memory_reference(const std::vector<Segment>& train, const std::vector<Segment>& test, int K,
+                                       int D) {
+  struct Flat {
+    std::vector<uint8_t> x;
+    std::vector<int32_t> t;
+    std::vector<size_t> positions;
+  };
+  auto flatten = [](const std::vector<Segment>& segs) {
+    Flat f;
+    for (const Segment& s : segs)
+      for (size_t i = 0; i <= s.size(); ++i) {
+        if (i >= 2) f.positions.push_back(f.x.size());
+        f.x.push_back(i == 0 ? (uint8_t)kBos : s[i - 1]);
+        f.t.push_back((int32_t)i);
+      }
+    return f;
+  };
+  auto target = [](const Flat& f, size_t p, int d) { return f.t[p] - d >= 1 ? (int)f.x[p - d] : -1; };
+  auto window_key = [](const Flat& f, size_t p, int k) {
+    int len = std::min(k, f.t[p] + 1);
+    uint64_t key = 0;
+    for (int i = len - 1; i >= 0; --i) key = key << 6 | (uint64_t)(f.x[p - i] + 1);
+    return key;
+  };
+  const Flat tr = flatten(train), te = flatten(test);
+  std::vector<int> chance(D + 1, 0);
+  for (int d = 1; d <= D; ++d) {
+    std::vector<int64_t> votes(kNumSymbols, 0);
+    for (size_t p : tr.positions)
+      if (int y = target(tr, p, d); y >= 0) votes[y]++;
+    chance[d] = (int)(std::max_element(votes.begin(), votes.end()) - votes.begin());
+  }
+  std::vector<std::map<uint64_t, std::vector<int>>> readers(K + 1);  // window -> answer per lag
+  for (int k = 1; k <= K; ++k) {
+    std::map<uint64_t, std::vector<std::vector<int64_t>>> votes;
+    for (size_t p : tr.positions) {
+      auto& v = votes[window_key(tr, p, k)];
+      if (v.empty()) v.assign(D + 1, std::vector<int64_t>(kNumSymbols, 0));
+      for (int d = 1; d <= D; ++d)
+        if (int y = target(tr, p, d); y >= 0) v[d][y]++;
+    }
+    for (auto& [w, v] : votes) {
+      std::vector<int> a(D + 1, -1);
+      for (int d = 1; d <= D; ++d)
+        for (int y = 0; y < kNumSymbols; ++y)
+          if (v[d][y] > 0 && (a[d] < 0 || v[d][y] > v[d][a[d]])) a[d] = y;
+      readers[k][w] = a;
+    }
+  }
+  PerfectMemory pm;
+  pm.K = K, pm.D = D;
+  pm.correct.assign(K + 1, std::vector<int64_t>(D + 1, 0));
+  pm.count.assign(D + 1, 0);
+  std::vector<int> answer(D + 1);
+  for (size_t p : te.positions) {
+    for (int d = 1; d <= D; ++d) {
+      answer[d] = chance[d];
+      if (int y = target(te, p, d); y >= 0) {
+        pm.count[d]++;
+        pm.correct[0][d] += answer[d] == y;
+      }
+    }
+    for (int k = 1; k <= K; ++k) {
+      auto it = readers[k].find(window_key(te, p, k));
+      for (int d = 1; d <= D; ++d) {
+        if (it != readers[k].end() && it->second[d] >= 0) answer[d] = it->second[d];
+        if (int y = target(te, p, d); y >= 0) pm.correct[k][d] += answer[d] == y;
+      }
+    }
+  }
+  return pm;
 }
 
 }  // namespace
@@ -230,6 +329,7 @@ TEST_CASE("malformed ARPA files give one-line errors naming the line", "[ngram]"
     REQUIRE(e.find(path + ": line " + std::to_string(line) + ": ") == 0);
     REQUIRE(e.find(problem) != std::string::npos);
     REQUIRE(e.find('\n') == std::string::npos);
+    REQUIRE(parse_error(joined(lines), path) == e);  // the file streamed and the text in memory: the same message
   };
   auto with = [&](int i, const std::string& line) {
     auto l = good;
@@ -257,6 +357,12 @@ TEST_CASE("malformed ARPA files give one-line errors naming the line", "[ngram]"
   // A duplicate, a 3-gram without its context, a unigram missing.
   expect(with(l2 + 2, good[l2 + 1]), l2 + 3, "duplicate 2-gram '<s> a'");
   expect(with(l3 + 1, prob + "\tb b a"), l3 + 2, "has no 2-gram for its context 'b b'");
+  expect(with(l3 + 2, prob + "\t<s> a c"), l3 + 3, "has no 2-gram for its suffix 'a c'");
+  {  // a duplicate far from its first occurrence, found by reading the section again
+    auto l = with(l3 + 4, good[l3 + 1]);
+    expect(l, l3 + 5, "duplicate 3-gram '" + good[l3 + 1].substr(good[l3 + 1].find('\t') + 1) + "' (first on line " +
+                          std::to_string(l3 + 2) + ")");
+  }
   const int l1 = index_of(good, "\\1-grams:");  // unigrams follow in id order: <s> </s> <unk> a b c ...
   expect(with(l1 + 1 + A, prob + "\tb"), l1 + 1 + B + 1, "duplicate 1-gram 'b' (first on line " + std::to_string(l1 + 1 + A + 1) + ")");
   auto no_c = with(1, "ngram 1=33");
@@ -345,4 +451,124 @@ TEST_CASE("perfect memory of the last k inputs on i.i.d. symbols: x_{t-d} known 
   std::vector<int> k = memory_equivalent_k(pm, {0.99, 0.99, 0.5, 0.2, 1.01});
   REQUIRE(k == std::vector<int>{2, 3, 4, 1, 0});
   REQUIRE_THROWS(memory_equivalent_k(pm, std::vector<double>(D + 1, 0.5)));
+}
+
+TEST_CASE("the table and the search scorer give the same automaton, bit for bit", "[ngram]") {
+  std::vector<Segment> train = word_text(1500, 11), test = word_text(150, 12);
+  Rng rng(13);
+  for (int i = 0; i < 20; ++i) {  // random letters: contexts never seen, long back-off chains
+    test.emplace_back();
+    for (int t = 0; t < 25; ++t) test.back().push_back((uint8_t)(A + rng.below(26)));
+  }
+  std::vector<NgramLM> models;
+  for (int order : {1, 2, 3, 5, 8}) {
+    models.emplace_back();
+    models.back().train(train, order);
+  }
+  std::string path = temp_path("scorers.arpa");
+  write_arpa(path, models[3]);
+  models.push_back(read_arpa(path));  // a model read back: its weights come from the file's digits
+  std::remove(path.c_str());
+  for (NgramLM& table : models) {
+    INFO("order " << table.order());
+    REQUIRE(table.table_bytes() <= kNgramTableBudget);
+    REQUIRE(table.has_table());  // small models take the table by default
+    NgramLM search = table;
+    search.set_scorer(NgramScorer::Search);
+    REQUIRE(!search.has_table());
+    REQUIRE(search.num_states() == table.num_states());
+    // Every arc of every state, <s> and </s> included.
+    for (int32_t s = 0; s < table.num_states(); ++s) {
+      REQUIRE(search.context(s).symbols == table.context(s).symbols);
+      for (int w = 0; w < kNumSymbols; ++w) {
+        REQUIRE(search.next_state(s, w) == table.next_state(s, w));
+        const float a = table.step_log_prob(s, w), b = search.step_log_prob(s, w);
+        REQUIRE(std::memcmp(&a, &b, sizeof a) == 0);
+      }
+    }
+    // Whole texts: the same total, to the last bit, and the same per-target scores of a batch.
+    NgramScore st = table.score(test), ss = search.score(test);
+    REQUIRE(ss.targets == st.targets);
+    REQUIRE(std::memcmp(&ss.nats, &st.nats, sizeof ss.nats) == 0);
+    std::vector<int> idx;
+    for (int i = 0; i < 40; ++i) idx.push_back(i * 4);
+    Batch batch = make_batch(test, idx);
+    TargetScores bt, bs;
+    table.score(batch, bt);
+    search.score(batch, bs);
+    REQUIRE(bs.target == bt.target);
+    REQUIRE(bs.argmax == bt.argmax);
+    REQUIRE(bs.logp == bt.logp);
+    // And back to the table.
+    search.set_scorer(NgramScorer::Table);
+    REQUIRE(search.has_table());
+    REQUIRE(search.score(test).nats == st.nats);
+  }
+}
+
+TEST_CASE("both scorers refuse a model whose context lacks its suffix", "[ngram]") {
+  NgramLM lm;
+  lm.train(segments({"abc", "abd"}), 4);
+  // The 3-gram context "a b c" needs "b c"; drop "b c" (and keep everything else).
+  std::vector<std::vector<NgramEntry>> grams(5);
+  for (int k = 1; k <= 4; ++k) grams[k] = lm.ngrams(k);
+  const uint64_t bc = (uint64_t)B << 6 | C;
+  grams[2].erase(std::remove_if(grams[2].begin(), grams[2].end(), [&](const NgramEntry& e) { return e.key == bc; }),
+                 grams[2].end());
+  REQUIRE(grams[2].size() + 1 == lm.ngrams(2).size());
+  for (NgramScorer scorer : {NgramScorer::Table, NgramScorer::Search}) {
+    try {
+      NgramLM::from_ngrams(4, grams, scorer);
+      FAIL("accepted");
+    } catch (const std::invalid_argument& e) {
+      REQUIRE(std::string(e.what()) == "the model has 'abc' but not its suffix");
+    }
+  }
+  REQUIRE(NgramLM::from_ngrams(4, {{}, lm.ngrams(1), lm.ngrams(2), lm.ngrams(3), lm.ngrams(4)}, NgramScorer::Search)
+              .score(segments({"abd"})).nats == lm.score(segments({"abd"})).nats);
+}
+
+TEST_CASE("an ARPA file streamed from disk reads as the same text parsed in memory, CRLF or not", "[ngram]") {
+  NgramLM lm;
+  lm.train(word_text(800, 14), 4);
+  std::string path = temp_path("stream.arpa");
+  write_arpa(path, lm);
+  const std::string text = read_file(path);
+  NgramLM streamed = read_arpa(path), parsed = parse_arpa(text, path);
+  require_same_ngrams(streamed, parsed);
+  // Comment lines before \data\, Windows line ends and no final newline: the same model.
+  std::string crlf = "written by hand\r\n";
+  for (char c : text) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  crlf.resize(crlf.size() - 2);
+  write_text_atomically(path, crlf);
+  require_same_ngrams(read_arpa(path), streamed);
+  require_same_ngrams(parse_arpa(crlf, path), streamed);
+  std::remove(path.c_str());
+}
+
+TEST_CASE("perfect memory: the sorted, streaming count equals the per-window tables it replaced", "[ngram][probe]") {
+  // Words (structure at every k, many ties), random letters (mostly unseen windows), segments
+  // shorter than the windows, and an empty test segment.
+  std::vector<Segment> train = word_text(600, 21), test = word_text(80, 22);
+  Rng rng(23);
+  for (int i = 0; i < 30; ++i) {
+    for (std::vector<Segment>* split : {&train, &test}) {
+      split->emplace_back((size_t)rng.below(30));
+      for (uint8_t& w : split->back()) w = (uint8_t)(A + rng.below(6));
+    }
+  }
+  train.push_back(normalize("a"));
+  test.push_back(Segment{});
+  for (auto [K, D] : {std::pair<int, int>{1, 1}, {3, 5}, {6, 12}, {10, 40}}) {
+    INFO("K " << K << " D " << D);
+    PerfectMemory ref = perfect_memory_reference(train, test, K, D);
+    for (int block : {0, 1, 7}) {  // lags in one pass, one at a time, in blocks of 7
+      PerfectMemory pm = perfect_memory(train, test, K, D, block);
+      REQUIRE(pm.count == ref.count);
+      REQUIRE(pm.correct == ref.correct);
+      for (int k = 0; k <= K; ++k)
+        for (int d = 1; d <= D; ++d) REQUIRE(pm.accuracy[k][d] == (double)ref.correct[k][d] / ref.count[d]);
+    }
+  }
+  REQUIRE_THROWS_AS(perfect_memory({Segment{3, 40}}, test, 2, 2), std::invalid_argument);  // no symbol id 40
 }

@@ -149,7 +149,7 @@ TEST_CASE_METHOD(Fixture, "a small graph: shared inputs get both gradient paths"
   });
 }
 
-TEST_CASE("Adam and SGD follow PyTorch's update rules; clipping scales to the max norm", "[optim]") {
+TEST_CASE("Adam and SGD follow PyTorch's update rules, clipping scales to the max norm", "[optim]") {
   Var p = param(Tensor({2}, 0.0f));
   p->value.data = {1.0f, -2.0f};
   Adam adam({p}, 0.1f);

@@ -180,7 +180,7 @@ TEST_CASE("colour maps run white to dark purple, and blue through white to red",
   REQUIRE(mid.r > 240); REQUIRE(mid.g > 240); REQUIRE(mid.b > 240);
 }
 
-TEST_CASE("paired bootstrap: a signature against itself differs nowhere; a longer delay line significantly", "[probe]") {
+TEST_CASE("paired bootstrap: a signature against itself differs nowhere, a longer delay line significantly", "[probe]") {
   Corpus c = iid_letters(12);
   SignatureOptions o = small_options(4, 32, 6, 100);
   Signature two = compute_signature(CharLMSource(delay_line_lstm(2)), c, o);

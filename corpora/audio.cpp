@@ -101,29 +101,29 @@ std::vector<float> read_open(SndFile& s, const std::string& path, double start, 
   return out;
 }
 
-}  // namespace
-
-AudioInfo audio_info(const std::string& path) {
+// Opens a regular file as audio, or an AudioError naming it (a directory or device is refused
+// before libsndfile sees it).
+void open_audio(const std::string& path, SndFile& s) {
   try {
     require_regular_file(path);
   } catch (const FileError& e) {
     throw AudioError(path, std::string(e.what()).substr(path.size() + 2), AudioError::unreadable);
   }
-  SndFile s;
   s.f = sf_open(path.c_str(), SFM_READ, &s.info);
   if (!s.f) throw AudioError(path, std::string("cannot read as audio: ") + sf_strerror(nullptr), AudioError::unreadable);
+}
+
+}  // namespace
+
+AudioInfo audio_info(const std::string& path) {
+  SndFile s;
+  open_audio(path, s);
   return {s.info.frames, s.info.samplerate, s.info.channels};
 }
 
 std::vector<float> read_audio(const std::string& path, double start, double end) {
-  try {
-    require_regular_file(path);
-  } catch (const FileError& e) {
-    throw AudioError(path, std::string(e.what()).substr(path.size() + 2), AudioError::unreadable);
-  }
   SndFile s;
-  s.f = sf_open(path.c_str(), SFM_READ, &s.info);
-  if (!s.f) throw AudioError(path, std::string("cannot read as audio: ") + sf_strerror(nullptr), AudioError::unreadable);
+  open_audio(path, s);
   return read_open(s, path, start, end);
 }
 

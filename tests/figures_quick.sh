@@ -4,10 +4,7 @@
 # Skipped (77) when the corpora are not reachable (MEMSIG_CORPORA unset and nothing cached).
 set -euo pipefail
 MEMSIG=$1
-"$MEMSIG" corpus --corpus ptb > /dev/null 2>&1 && "$MEMSIG" corpus --corpus shakespeare > /dev/null 2>&1 ||
-  { echo "PTB or Tiny Shakespeare not found (set MEMSIG_CORPORA): skipped"; exit 77; }
-dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/needs_corpora.sh"
 "$MEMSIG" figure all --preset quick --work "$dir/work" --out "$dir/out" --quiet > "$dir/log" 2>&1 || { cat "$dir/log"; fail "figure all"; }
 for f in fig2.png fig2_perplexity.png fig2_decoders.png fig2_best_decoder.png fig2.json fig3.png fig3.json fig4.png fig4_sweep.png fig4.json \
          fig5.png fig5_marginal.png fig5.json; do

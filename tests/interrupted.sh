@@ -8,10 +8,7 @@
 # Skipped (77) when the corpora are not reachable.
 set -euo pipefail
 MEMSIG=$1
-"$MEMSIG" corpus --corpus ptb > /dev/null 2>&1 && "$MEMSIG" corpus --corpus shakespeare > /dev/null 2>&1 ||
-  { echo "PTB or Tiny Shakespeare not found (set MEMSIG_CORPORA): skipped"; exit 77; }
-dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/needs_corpora.sh"
 
 # stopped RUNLOG POINT CMD...: CMD must die at POINT (a stop point it reaches), not finish.
 stopped() {

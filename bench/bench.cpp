@@ -24,7 +24,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Multiply-adds x 2 of one forward pass over a batch: input projections, recurrences, output layer.
+// Multiply-adds x 2 of one forward pass over a batch: input projections, recurrences, output layer
+// (of the base kernel only: a factorized model's low-rank term is not counted).
 double forward_flops(const CharLMConfig& c, const Batch& b) {
   double rows = (double)b.T * b.B, G = gate_count(c.cell), H = c.hidden, f = 0;
   for (int l = 0; l < c.layers; ++l) f += 2 * rows * G * H * ((l ? H : c.embed) + H);
@@ -33,8 +34,12 @@ double forward_flops(const CharLMConfig& c, const Batch& b) {
 
 }  // namespace
 
-CharLMConfig parse_bench_config(const std::string& s, int embed) {
-  const std::string form = "config '" + s + "' is not CELL:LAYERSxHIDDEN (e.g. lstm:1x320)";
+CharLMConfig parse_bench_config(const std::string& spec, int embed) {
+  // A trailing ":bigram" asks for the bigram-factorized model of that shape (models/charlm.h).
+  const std::string suffix = ":bigram";
+  const bool factorized = spec.size() > suffix.size() && spec.compare(spec.size() - suffix.size(), suffix.size(), suffix) == 0;
+  const std::string s = factorized ? spec.substr(0, spec.size() - suffix.size()) : spec;
+  const std::string form = "config '" + spec + "' is not CELL:LAYERSxHIDDEN[:bigram] (e.g. lstm:1x320)";
   auto colon = s.find(':'), x = s.find('x', colon == std::string::npos ? 0 : colon);
   if (colon == std::string::npos || x == std::string::npos) throw std::invalid_argument(form);
   CharLMConfig c;
@@ -45,10 +50,11 @@ CharLMConfig parse_bench_config(const std::string& s, int embed) {
   c.layers = (int)std::max<int64_t>(std::min<int64_t>(layers, 1 << 30), -1);
   c.hidden = (int)std::max<int64_t>(std::min<int64_t>(hidden, 1 << 30), -1);
   c.embed = embed;
+  if (factorized) c.factorized = Factorized::Bigram;
   try {
     check_config(c);
   } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument("config '" + s + "': " + e.what());
+    throw std::invalid_argument("config '" + spec + "': " + e.what());
   }
   return c;
 }

@@ -12,7 +12,8 @@
 
 namespace memsig {
 
-CharLMConfig parse_bench_config(const std::string& spec, int embed);  // "lstm:1x320", sizes within check_config
+// "lstm:1x320", sizes within check_config; "lstm:1x320:bigram" for the bigram-factorized model of that shape.
+CharLMConfig parse_bench_config(const std::string& spec, int embed);
 // "lstm:1x80,gru:1x320": every item parsed (strictly, an empty item is an error) before any work.
 std::vector<std::pair<std::string, CharLMConfig>> parse_bench_configs(const std::string& list, int embed);
 

@@ -56,6 +56,11 @@ void add_train(CLI::App& app) {
   cmd->add_option("--layers", o.model.layers, "recurrent layers")->capture_default_str()->check(integer_in(1, kMaxConfigLayers));
   cmd->add_option("--hidden", o.model.hidden, "state size H")->capture_default_str()->check(integer_in(1, kMaxConfigHidden));
   cmd->add_option("--embed", o.model.embed, "embedding size E")->capture_default_str()->check(integer_in(1, kMaxConfigEmbed));
+  static std::string factorized = "none", lambda = "causal";
+  cmd->add_option("--factorized", factorized, "none | bigram: each layer's kernel W0 + sum_k lambda_k u_k v_k^T over 1156 bigram bases")
+      ->capture_default_str()->check(CLI::IsMember({"none", "bigram"}));
+  cmd->add_option("--lambda", lambda, "with --factorized: causal (bigrams read so far in the segment; models/bigram_lambda.h)")
+      ->capture_default_str()->check(CLI::IsMember({"causal"}));
   cmd->add_option("--dropout", o.model.dropout, "dropout on each layer's output")->capture_default_str()->check(real_in(0, 0.95));
   cmd->add_option("--epochs", o.epochs)->capture_default_str()->check(integer_in(1, 1000000));
   cmd->add_option("--batch", o.batch, "segments per batch")->capture_default_str()->check(integer_in(1, 65536));
@@ -80,6 +85,7 @@ void add_train(CLI::App& app) {
   add_device(cmd);
   cmd->callback([] {
     o.model.cell = parse_cell(cell);
+    o.model.factorized = factorized == "bigram" ? Factorized::Bigram : Factorized::None;
     check_loop_options(o);
     std::vector<NamedPath> in = corpus_inputs("--corpus", corpus);
     if (!o.init_from.empty()) in.push_back({"--init-from", o.init_from});
@@ -106,9 +112,11 @@ void add_eval(CLI::App& app) {
   add_device(cmd);
   cmd->callback([] {
     AnyModel model = load_any_model(model_path);
+    if (!model.lm) throw FileError(model_path, "a model of format '" + model.format + "' is not a language model: nothing to evaluate");
     if (!other_path.empty()) {
       if (data.corpus.empty()) throw CLI::ValidationError("--interpolate needs --corpus (its weight is chosen on valid)");
       AnyModel other = load_any_model(other_path);
+      if (!other.lm) throw FileError(other_path, "a model of format '" + other.format + "' is not a language model");
       Corpus c = load_corpus(data.corpus);
       Interpolation ip = interpolate(*model.lm, *other.lm, c.valid, c.test, batch);
       nlohmann::json j = {{"model", model_path}, {"other", other_path}, {"data", data.corpus + ":test"},

@@ -7,6 +7,7 @@
 #include <regex>
 #include <sstream>
 #include <stdexcept>
+#include <tuple>
 
 #include "engine/files.h"
 
@@ -154,6 +155,18 @@ std::vector<Segment> read_segments(const std::string& path, bool ptb_tokens) {
 }
 
 Corpus load_corpus(const std::string& spec) {
+  // A mixture "A+B": each split is A's segments followed by B's.
+  if (auto plus = spec.find('+'); plus != std::string::npos && !file_exists(spec)) {
+    Corpus a = load_corpus(spec.substr(0, plus)), b = load_corpus(spec.substr(plus + 1));
+    Corpus c;
+    c.name = a.name + "+" + b.name;
+    for (auto [to, x, y] : {std::tuple{&c.train, &a.train, &b.train}, std::tuple{&c.valid, &a.valid, &b.valid},
+                            std::tuple{&c.test, &a.test, &b.test}}) {
+      *to = *x;
+      to->insert(to->end(), y->begin(), y->end());
+    }
+    return c;
+  }
   if (spec == "shakespeare") {
     std::string path = locate("tinyshakespeare/input.txt");
     return split_90_5_5("shakespeare", read_segments(path), path);

@@ -6,6 +6,7 @@
 //   "wsj:PATH"     the LDC WSJ text (licensed, never required): every file under PATH; SGML lines
 //                  (starting '<') and trailing utterance ids "(...)" are removed; split 90/5/5.
 //   any FILE       plain text, a segment per non-empty line, split 90/5/5 like Shakespeare.
+//   "A+B"          a mixture (e.g. shakespeare+ptb): every split is A's segments, then B's.
 // Segments that normalise to nothing are dropped; segments longer than kMaxSegment symbols are cut
 // into pieces of at most that length.
 //

@@ -22,6 +22,15 @@
 //     (Without lengths, padding is harmless for left-aligned sequences read forwards; a layer
 //     that reads sequences backwards or keeps final states needs them.)
 //
+// One optional term of the weights: a factorized (low-rank, λ-weighted) kernel. With U [G*H, K],
+// V = [V_x | V_h] [K, in + H] and per-step weights λ_t [K] (data, sparse; engine/lowrank.h):
+//   LSTM  pre_t += U (λ_t ⊙ (V_x x_t + V_h h_{t-1}))
+//   GRU   input side  (rows r, z, n, beside W_ih x + b_ih)  += U (λ_t ⊙ V_x x_t)
+//         hidden side (rows r, z, n, beside W_hh h + b_hh)  += U (λ_t ⊙ V_h h_{t-1})
+//         so the n rows' hidden term sits inside r ⊙ (.) like W_hn h + b_hn.
+// That is the kernel W(λ_t) = [W_ih | W_hh] + Σ_k λ_tk u_k v_kᵀ on [x_t; h_{t-1}], never formed:
+// only the bases with λ_tk != 0 are touched, per row.
+//
 // A backend runs the loops on some device (CPU here; cuDNN plugs in behind the same interface).
 // Forward fills the public per-step states (RnnStates: h, and c for the LSTM) that the probe and
 // sampling read, and returns what its own backward needs as an opaque RnnSaved (the CPU keeps gate
@@ -33,15 +42,21 @@
 
 #include "engine/autograd.h"
 #include "engine/cells.h"
+#include "engine/lowrank.h"
 
 namespace memsig {
 
 struct RnnWeights {  // raw views of one layer's parameters (PyTorch layout)
   const float *w_ih, *w_hh, *b_ih, *b_hh;
   int in, hidden;
+  const float* u = nullptr;  // low-rank term: U [G*H, rank] and V [rank, in + H], or null
+  const float* v = nullptr;
+  int rank = 0;
 };
 struct RnnGrads {  // where backward accumulates (+=) the parameter gradients
   float *w_ih, *w_hh, *b_ih, *b_hh;
+  float* u = nullptr;  // with a low-rank term
+  float* v = nullptr;
 };
 
 // What one layer reads: x [T*B, in] and the optional seams above. Null pointers mean "none":
@@ -53,6 +68,7 @@ struct RnnSequence {
   const int* lengths = nullptr;  // [B], each in 0..T
   const float* h0 = nullptr;     // [B, H]
   const float* c0 = nullptr;     // [B, H], cells with a cell state only
+  const LambdaRows* lambda = nullptr;  // λ per row t*B + b; required with a low-rank term
   bool active(int t, int b) const { return !lengths || t < lengths[b]; }
 };
 
@@ -88,6 +104,7 @@ RnnBackend& cpu_backend();
 
 struct RnnParams {
   Var w_ih, w_hh, b_ih, b_hh;
+  Var u{}, v{};  // optional low-rank term: U [G*H, K], V [K, in + H]; both or neither
 };
 
 // The optional inputs of rnn_layer (see the seams above).
@@ -96,6 +113,7 @@ struct RnnOptions {
   std::vector<int> lengths;         // [B] or empty
   const float* h0 = nullptr;        // [B, H] or null
   const float* c0 = nullptr;
+  std::shared_ptr<const LambdaRows> lambda;  // [T*B rows] of K; required when p.u is set
 };
 
 struct RnnLayerOut {

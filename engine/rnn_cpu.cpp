@@ -23,6 +23,47 @@ constexpr int kParallelMinWork = 8192;  // B*H below which the gate loops stay o
 struct CpuSaved : RnnSaved {
   std::vector<float> gates;
   std::vector<float> hn;
+  // With a low-rank term (rnn.h): Ut = Uᵀ [K, G*H] and, per λ entry e, a^x_e = v_x,kᵀ x and
+  // a^h_e = v_h,kᵀ h_{t-1} (engine/lowrank.h).
+  std::vector<float> ut, ax, ah;
+};
+
+// The low-rank term of a layer call, when it has one: λ (else null) and V's layout.
+struct LowRankView {
+  const LambdaRows* lam = nullptr;
+  int K = 0, in = 0, ldv = 0;
+  const float* v_x = nullptr;  // V [K, in + H]: columns 0..in-1 act on x, the rest on h
+  const float* v_h = nullptr;
+  LowRankView(const RnnWeights& w, const RnnSequence& seq) {
+    if (!w.u) return;
+    lam = seq.lambda; K = w.rank; in = w.in; ldv = w.in + w.hidden;
+    v_x = w.v; v_h = w.v + w.in;
+  }
+  explicit operator bool() const { return lam != nullptr; }
+  // Forward setup: Ut, and a^x_e = v_x,kᵀ x_r for every row r at once (the input side).
+  void prepare(const RnnWeights& w, int G, int64_t rows, const float* x, CpuSaved& sv) const {
+    sv.ut = transposed(w.u, G, K);
+    sv.ax.assign(lam->nnz(), 0.0f);
+    sv.ah.assign(lam->nnz(), 0.0f);
+#pragma omp parallel for schedule(dynamic, 64) if (lam->nnz() * (int64_t)in >= kParallelMinWork)
+    for (int64_t r = 0; r < rows; ++r) lowrank_project(*lam, r, v_x, ldv, x + r * in, in, sv.ax.data());
+  }
+  // dU (+)= Σ_e λ_e (a_e + a2_e) dg_row(e)ᵀ in U's [G*H, K] layout, summed per basis in Ut's.
+  void add_du(const EntriesByBasis& by, const float* a, const float* a2, const float* dg, int G, float* du) const {
+    std::vector<float> dut((size_t)K * G, 0.0f);
+    lowrank_basis_sums(*lam, by, a, a2, /*lambda_times=*/true, dg, G, G, dut.data(), G);
+    for (int j = 0; j < G; ++j)
+      for (int k = 0; k < K; ++k) du[(size_t)j * K + k] += dut[(size_t)k * G + j];
+  }
+  // dV_x (+)= Σ_e dax_e x_row(e)ᵀ and dV_h (+)= Σ_e dah_e h_{t-1}ᵀ; dx (+)= Σ_e dax_e v_x,k.
+  void add_dv_dx(const EntriesByBasis& by, const float* dax, const float* dah, const float* x, const float* h_prev_rows,
+                 int H, float* dv, float* dx) const {
+    lowrank_basis_sums(*lam, by, dax, nullptr, false, x, in, in, dv, ldv);
+    lowrank_basis_sums(*lam, by, dah, nullptr, false, h_prev_rows, H, H, dv + in, ldv);
+    if (!dx) return;
+#pragma omp parallel for schedule(dynamic, 64) if (lam->nnz() * (int64_t)in >= kParallelMinWork)
+    for (int64_t r = 0; r < lam->rows(); ++r) lowrank_back_project(*lam, r, dax, v_x, ldv, in, dx + r * in);
+  }
 };
 
 // The recurrent product of every step multiplies the same W_hh [G*H, H]:
@@ -97,6 +138,8 @@ void lstm_forward(const RnnWeights& w, const RnnSequence& seq, RnnStates& tp, Cp
   float* gates = sv.gates.data();
   gemm(false, true, T * B, G, w.in, 1.0f, seq.x, w.w_ih, 0.0f, gates);  // all input projections at once
   add_cond(gates, seq.cond, (int64_t)T * B * G);
+  const LowRankView lr(w, seq);
+  if (lr) lr.prepare(w, G, (int64_t)T * B, seq.x, sv);
   std::vector<float> bias_v(G);
   for (int j = 0; j < G; ++j) bias_v[j] = w.b_ih[j] + w.b_hh[j];
   const float* bias = bias_v.data();
@@ -113,6 +156,14 @@ void lstm_forward(const RnnWeights& w, const RnnSequence& seq, RnnStates& tp, Cp
     const float* c_prev = tp.c.data() + (size_t)t * B * H;
     float* h_next = tp.h.data() + (size_t)(t + 1) * B * H;
     float* c_next = tp.c.data() + (size_t)(t + 1) * B * H;
+    if (lr) {  // pre += U (λ ⊙ (a^x + V_h h_{t-1})), before the W_hh product adds to it
+#pragma omp parallel for if (B * H >= kParallelMinWork)
+      for (int b = 0; b < B; ++b) {
+        const int64_t r = (int64_t)t * B + b;
+        lowrank_project(*lr.lam, r, lr.v_h, lr.ldv, h_prev + (size_t)b * H, H, sv.ah.data());
+        lowrank_expand(*lr.lam, r, sv.ax.data(), sv.ah.data(), sv.ut.data(), G, gt + (size_t)b * G);
+      }
+    }
     auto cell = [&](int b, int u0, int n) {
       const size_t o = (size_t)b * H;
       if (seq.active(t, b)) {
@@ -139,6 +190,9 @@ void lstm_forward(const RnnWeights& w, const RnnSequence& seq, RnnStates& tp, Cp
 //   dpre = (di i(1-i), df f(1-f), dg (1-g^2), do o(1-o))
 //   dh_{t-1} += dpre W_hh        dW_ih = sum_t dpre^T x_t   dW_hh = sum_t dpre^T h_{t-1}
 //   a held step (past the length) passes dh and dc through unchanged: dpre = 0
+// With a low-rank term, pre += U m, m = λ ⊙ (V_x x + V_h h_{t-1}):
+//   da = λ ⊙ Uᵀ dpre      dh_{t-1} += V_hᵀ da      dx += V_xᵀ da
+//   dU += Σ_t dpre mᵀ     dV_x += Σ_t da xᵀ        dV_h += Σ_t da h_{t-1}ᵀ
 void lstm_backward(const RnnWeights& w, const RnnSequence& seq, const RnnStates& tp, const CpuSaved& sv,
                    const float* dh_out, float* dx, float* dcond, RnnGrads& gr) {
   const int T = tp.T, B = tp.B, H = tp.H, G = 4 * H;
@@ -146,6 +200,8 @@ void lstm_backward(const RnnWeights& w, const RnnSequence& seq, const RnnStates&
   std::vector<float> dh_next((size_t)B * H, 0.0f), dc_next((size_t)B * H, 0.0f), tanh_c((size_t)B * H);
   std::vector<float> dh_held(seq.lengths ? (size_t)B * H : 0);
   const RecurrentProduct dW(w.w_hh, G, H, T, false);
+  const LowRankView lr(w, seq);
+  std::vector<float> da(lr ? lr.lam->nnz() : 0);
   for (int t = T - 1; t >= 0; --t) {
     const float* gt = sv.gates.data() + (size_t)t * B * G;
     const float* c_prev = tp.c.data() + (size_t)t * B * H;
@@ -186,6 +242,14 @@ void lstm_backward(const RnnWeights& w, const RnnSequence& seq, const RnnStates&
       for (int b = 0; b < B; ++b)  // held rows: dh_{t-1} = dh_t (their dpre row is 0)
         if (!seq.active(t, b)) std::copy_n(dh_held.data() + (size_t)b * H, H, dh_next.data() + (size_t)b * H);
     }
+    if (lr) {  // da = λ ⊙ Uᵀ dpre; dh_{t-1} += V_hᵀ da (held rows have dpre = 0: nothing added)
+#pragma omp parallel for if (B * H >= kParallelMinWork)
+      for (int b = 0; b < B; ++b) {
+        const int64_t r = (int64_t)t * B + b;
+        lowrank_contract(*lr.lam, r, sv.ut.data(), G, dpt + (size_t)b * G, da.data());
+        if (t > 0) lowrank_back_project(*lr.lam, r, da.data(), lr.v_h, lr.ldv, H, dh_next.data() + (size_t)b * H);
+      }
+    }
   }
   const int N = T * B;
   gemm(true, false, G, w.in, N, 1.0f, dpre.data(), seq.x, 1.0f, gr.w_ih);
@@ -194,6 +258,11 @@ void lstm_backward(const RnnWeights& w, const RnnSequence& seq, const RnnStates&
   column_sums_into(gr.b_hh, dpre.data(), N, G);
   if (dx) gemm(false, false, N, w.in, G, 1.0f, dpre.data(), w.w_ih, 0.0f, dx);
   if (dcond) std::copy(dpre.begin(), dpre.end(), dcond);  // u joins the pre-activations: du = dpre
+  if (lr) {  // the input and hidden sides share dpre, so da^x = da^h = da
+    const EntriesByBasis by = group_by_basis(*lr.lam);
+    lr.add_du(by, sv.ax.data(), sv.ah.data(), dpre.data(), G, gr.u);
+    lr.add_dv_dx(by, da.data(), da.data(), seq.x, tp.h.data(), H, gr.v, dx);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -228,6 +297,13 @@ void gru_forward(const RnnWeights& w, const RnnSequence& seq, RnnStates& tp, Cpu
   for (int64_t r = 0; r < (int64_t)T * B; ++r) std::memcpy(gates + r * G, w.b_ih, G * sizeof(float));
   gemm(false, true, T * B, G, w.in, 1.0f, seq.x, w.w_ih, 1.0f, gates);  // all input projections at once
   add_cond(gates, seq.cond, (int64_t)T * B * G);
+  const LowRankView lr(w, seq);
+  if (lr) {  // input side, every step at once: gates += U (λ ⊙ V_x x)
+    lr.prepare(w, G, (int64_t)T * B, seq.x, sv);
+#pragma omp parallel for schedule(dynamic, 64) if (lr.lam->nnz() * (int64_t)G >= kParallelMinWork)
+    for (int64_t r = 0; r < (int64_t)T * B; ++r)
+      lowrank_expand(*lr.lam, r, sv.ax.data(), nullptr, sv.ut.data(), G, gates + r * G);
+  }
   // Fused as for the LSTM: W_hh's r, z, n blocks packed as column groups.
   const bool fused = use_packed_gemm(T);
   PackedB packed;
@@ -244,13 +320,24 @@ void gru_forward(const RnnWeights& w, const RnnSequence& seq, RnnStates& tp, Cpu
       gru_cell_units(gt + (size_t)b * G, hg.data() + (size_t)b * G, w.b_hh, h_prev + o, hn_t + o, h_next + o, H, u0, n);
       if (!seq.active(t, b)) std::copy_n(h_prev + o + u0, n, h_next + o + u0);  // past the end: hold the state
     };
-    if (fused) {  // hg = h_{t-1} W_hh^T, then the cell, block by block
-      gemm_packed(B, h_prev, H, packed, 0.0f, hg.data(), G, [&](int b0, int rows, int u0, int n) {
+    if (lr) {  // hidden side: hg = U (λ ⊙ V_h h_{t-1}), to which the W_hh product then adds
+#pragma omp parallel for if (B * H >= kParallelMinWork)
+      for (int b = 0; b < B; ++b) {
+        const int64_t r = (int64_t)t * B + b;
+        float* hgb = hg.data() + (size_t)b * G;
+        std::fill_n(hgb, G, 0.0f);
+        lowrank_project(*lr.lam, r, lr.v_h, lr.ldv, h_prev + (size_t)b * H, H, sv.ah.data());
+        lowrank_expand(*lr.lam, r, sv.ah.data(), nullptr, sv.ut.data(), G, hgb);
+      }
+    }
+    const float beta = lr ? 1.0f : 0.0f;
+    if (fused) {  // hg (+)= h_{t-1} W_hh^T, then the cell, block by block
+      gemm_packed(B, h_prev, H, packed, beta, hg.data(), G, [&](int b0, int rows, int u0, int n) {
         for (int b = b0; b < b0 + rows; ++b) cell(b, u0, n);
       });
       continue;
     }
-    hW(B, h_prev, 0.0f, hg.data());  // h_{t-1} W_hh^T
+    hW(B, h_prev, beta, hg.data());  // (+)= h_{t-1} W_hh^T
 #pragma omp parallel for if (B * H >= kParallelMinWork)
     for (int b = 0; b < B; ++b) cell(b, 0, H);
   }
@@ -263,12 +350,17 @@ void gru_forward(const RnnWeights& w, const RnnSequence& seq, RnnStates& tp, Cpu
 //   hidden side dHg = (dpre_r, dpre_z, dpre_n r)
 //   dh_{t-1} = dh z + dHg W_hh
 //   a held step (past the length) passes dh through unchanged: dXg = dHg = 0
+// With a low-rank term (input side += U m^x, m^x = λ ⊙ V_x x; hidden side += U m^h, m^h = λ ⊙ V_h h_{t-1}):
+//   da^x = λ ⊙ Uᵀ dXg     da^h = λ ⊙ Uᵀ dHg      dh_{t-1} += V_hᵀ da^h      dx += V_xᵀ da^x
+//   dU += Σ_t (dXg m^xᵀ + dHg m^hᵀ)     dV_x += Σ_t da^x xᵀ      dV_h += Σ_t da^h h_{t-1}ᵀ
 void gru_backward(const RnnWeights& w, const RnnSequence& seq, const RnnStates& tp, const CpuSaved& sv,
                   const float* dh_out, float* dx, float* dcond, RnnGrads& gr) {
   const int T = tp.T, B = tp.B, H = tp.H, G = 3 * H;
   std::vector<float> dxg((size_t)T * B * G), dhg((size_t)T * B * G);
   std::vector<float> dh_next((size_t)B * H, 0.0f);
   const RecurrentProduct dW(w.w_hh, G, H, T, false);
+  const LowRankView lr(w, seq);
+  std::vector<float> dax(lr ? lr.lam->nnz() : 0), dah(dax.size());
   for (int t = T - 1; t >= 0; --t) {
     const float* gt = sv.gates.data() + (size_t)t * B * G;
     const float* h_prev = tp.h.data() + (size_t)t * B * H;
@@ -306,6 +398,14 @@ void gru_backward(const RnnWeights& w, const RnnSequence& seq, const RnnStates& 
       }
     }
     if (t > 0) dW(B, dh_t, 1.0f, dh_next.data());  // dh_{t-1} += dHg W_hh
+    if (lr) {  // da^h = λ ⊙ Uᵀ dHg; dh_{t-1} += V_hᵀ da^h
+#pragma omp parallel for if (B * H >= kParallelMinWork)
+      for (int b = 0; b < B; ++b) {
+        const int64_t r = (int64_t)t * B + b;
+        lowrank_contract(*lr.lam, r, sv.ut.data(), G, dh_t + (size_t)b * G, dah.data());
+        if (t > 0) lowrank_back_project(*lr.lam, r, dah.data(), lr.v_h, lr.ldv, H, dh_next.data() + (size_t)b * H);
+      }
+    }
   }
   const int N = T * B;
   gemm(true, false, G, w.in, N, 1.0f, dxg.data(), seq.x, 1.0f, gr.w_ih);
@@ -314,6 +414,15 @@ void gru_backward(const RnnWeights& w, const RnnSequence& seq, const RnnStates& 
   column_sums_into(gr.b_hh, dhg.data(), N, G);
   if (dx) gemm(false, false, N, w.in, G, 1.0f, dxg.data(), w.w_ih, 0.0f, dx);
   if (dcond) std::copy(dxg.begin(), dxg.end(), dcond);  // u joins the input side: du = dXg
+  if (lr) {  // input side, every step at once: da^x = λ ⊙ Uᵀ dXg
+#pragma omp parallel for schedule(dynamic, 64) if (lr.lam->nnz() * (int64_t)G >= kParallelMinWork)
+    for (int64_t r = 0; r < (int64_t)N; ++r)
+      lowrank_contract(*lr.lam, r, sv.ut.data(), G, dxg.data() + r * G, dax.data());
+    const EntriesByBasis by = group_by_basis(*lr.lam);
+    lr.add_du(by, sv.ax.data(), nullptr, dxg.data(), G, gr.u);
+    lr.add_du(by, sv.ah.data(), nullptr, dhg.data(), G, gr.u);
+    lr.add_dv_dx(by, dax.data(), dah.data(), seq.x, tp.h.data(), H, gr.v, dx);
+  }
 }
 
 class CpuBackend : public RnnBackend {

@@ -45,4 +45,9 @@ void figure_fig4(const FigureOptions& opt);
 // interpolation.
 void figure_fig5(const FigureOptions& opt);
 
+// Figure 6: a bigram-factorized LSTM on Tiny Shakespeare + PTB: signatures of its base kernel and
+// of single bases, every basis's ablation read by decoders trained once, the permutation test of
+// "a basis remembers its own bigram", and pruning by memory (figures/fig6.cpp).
+void figure_fig6(const FigureOptions& opt);
+
 }  // namespace memsig

@@ -52,7 +52,8 @@ void Lab::declare_assembly(const std::string& figure) {
 std::string Lab::path(const std::string& name) const { return opt.work_dir + "/" + name; }
 
 std::string config_tag(const CharLMConfig& cfg) {
-  return std::string(cell_name(cfg.cell)) + std::to_string(cfg.layers) + "x" + std::to_string(cfg.hidden);
+  return std::string(cell_name(cfg.cell)) + std::to_string(cfg.layers) + "x" + std::to_string(cfg.hidden) +
+         (cfg.factorized == Factorized::Bigram ? "_bigram" : "");
 }
 
 std::string Budget::str() const {

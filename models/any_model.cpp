@@ -5,6 +5,8 @@
 
 #include "engine/files.h"
 #include "models/arpa.h"
+#include "models/charlm.h"
+#include "models/ngram.h"
 #include "models/model_file.h"
 
 namespace memsig {
@@ -32,26 +34,72 @@ ModelFileKind sniff_model_file(const std::string& path) {
   return ModelFileKind::Unknown;
 }
 
+namespace {
+
+std::vector<ModelKind>& kinds() {
+  static std::vector<ModelKind> table = [] {
+    auto charlm = [](const std::string& path) {
+      std::shared_ptr<const CharLM> m = load_model(path);
+      return AnyModel{m->file_metadata().at("format"), m, m};
+    };
+    auto arpa = [](const std::string& path) {
+      auto m = std::make_shared<const NgramLM>(read_arpa(path));
+      return AnyModel{"arpa", m, m};
+    };
+    return std::vector<ModelKind>{{"memsig-charlm", "char LM (LSTM/GRU)", charlm},
+                                  {kFactorizedFormat, "bigram-factorized char LM", charlm},
+                                  {"arpa", "ARPA n-gram model", arpa}};
+  }();
+  return table;
+}
+
+}  // namespace
+
+void register_model_kind(const ModelKind& kind) {
+  for (auto& k : kinds())
+    if (k.format == kind.format) {
+      k = kind;
+      return;
+    }
+  kinds().push_back(kind);
+}
+
+const ModelKind* find_model_kind(const std::string& format) {
+  for (auto& k : kinds())
+    if (k.format == format) return &k;
+  return nullptr;
+}
+
+std::vector<std::string> model_formats() {
+  std::vector<std::string> f;
+  for (auto& k : kinds()) f.push_back(k.format);
+  return f;
+}
+
 AnyModel load_any_model(const std::string& path) {
-  AnyModel m;
+  std::string format;
   switch (sniff_model_file(path)) {
     case ModelFileKind::Gzip:
       throw FileError(path, "is gzip-compressed: unpack it first (gunzip -k " + path + ")");
-    case ModelFileKind::Arpa: {
-      auto ngram = std::make_shared<NgramLM>(read_arpa(path));
-      m.ngram = ngram;
-      m.lm = ngram;
-      return m;
-    }
+    case ModelFileKind::Arpa:
+      format = "arpa";
+      break;
     case ModelFileKind::Safetensors:
     case ModelFileKind::Unknown: {  // the safetensors reader names what is wrong
-      std::shared_ptr<const CharLM> charlm = load_model(path);
-      m.charlm = charlm;
-      m.lm = charlm;
-      return m;
+      SafeTensors st = load_safetensors(path);
+      auto it = st.metadata.find("format");
+      if (it == st.metadata.end()) throw FileError(path, "metadata has no 'format': not a memsig model file");
+      format = it->second;
+      break;
     }
   }
-  return m;
+  const ModelKind* kind = find_model_kind(format);
+  if (!kind) {
+    std::string known;
+    for (auto& f : model_formats()) known += (known.empty() ? "" : ", ") + f;
+    throw FileError(path, "model format '" + format + "' is not one memsig knows (" + known + ")");
+  }
+  return kind->load(path);
 }
 
 }  // namespace memsig

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "models/bigram_lambda.h"
 #include "engine/device.h"
 
 namespace memsig {
@@ -24,6 +25,13 @@ CharLM::CharLM(const CharLMConfig& c, Rng& rng) : cfg(c), backend(&default_rnn_b
     rnn.push_back({param(uniform_tensor({G * H, in}, k, rng)), param(uniform_tensor({G * H, H}, k, rng)),
                    param(uniform_tensor({G * H}, k, rng)), param(uniform_tensor({G * H}, k, rng))});
   }
+  // The factorized term's U and V, drawn after every base weight so that a factorized model and a
+  // plain one of the same seed start from the same W0; U(-1/sqrt(H), 1/sqrt(H)) like W0.
+  for (int l = 0; l < cfg.layers && bases() > 0; ++l) {
+    int in = l == 0 ? cfg.embed : H;
+    rnn[l].u = param(uniform_tensor({G * H, bases()}, k, rng));
+    rnn[l].v = param(uniform_tensor({bases(), in + H}, k, rng));
+  }
   proj_w = param(uniform_tensor({cfg.vocab, H}, k, rng));
   proj_b = param(uniform_tensor({cfg.vocab}, k, rng));
 }
@@ -36,6 +44,10 @@ std::vector<std::pair<std::string, Var>> CharLM::named_parameters() const {
     out.push_back({"rnn.weight_hh_l" + k, rnn[l].w_hh});
     out.push_back({"rnn.bias_ih_l" + k, rnn[l].b_ih});
     out.push_back({"rnn.bias_hh_l" + k, rnn[l].b_hh});
+    if (rnn[l].u) {
+      out.push_back({"rnn.factor_u_l" + k, rnn[l].u});
+      out.push_back({"rnn.factor_v_l" + k, rnn[l].v});
+    }
   }
   out.push_back({"proj.weight", proj_w});
   out.push_back({"proj.bias", proj_b});
@@ -51,27 +63,46 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> CharLM::parameter_shap
     out.push_back({"rnn.weight_hh_l" + k, {G * H, H}});
     out.push_back({"rnn.bias_ih_l" + k, {G * H}});
     out.push_back({"rnn.bias_hh_l" + k, {G * H}});
+    if (c.factorized == Factorized::Bigram) {
+      out.push_back({"rnn.factor_u_l" + k, {G * H, kBigramBases}});
+      out.push_back({"rnn.factor_v_l" + k, {kBigramBases, (l == 0 ? c.embed : H) + H}});
+    }
   }
   out.push_back({"proj.weight", {c.vocab, H}});
   out.push_back({"proj.bias", {c.vocab}});
   return out;
 }
 
+int CharLM::bases() const { return cfg.factorized == Factorized::Bigram ? kBigramBases : 0; }
+
 std::map<std::string, std::string> CharLM::file_metadata() const {
-  return {{"format", "memsig-charlm"},
-          {"cell", cell_name(cfg.cell)},
-          {"layers", std::to_string(cfg.layers)},
-          {"hidden", std::to_string(cfg.hidden)},
-          {"embed", std::to_string(cfg.embed)},
-          {"symbols", nlohmann::json(symbol_names()).dump()}};
+  std::map<std::string, std::string> m{{"format", "memsig-charlm"},
+                                       {"cell", cell_name(cfg.cell)},
+                                       {"layers", std::to_string(cfg.layers)},
+                                       {"hidden", std::to_string(cfg.hidden)},
+                                       {"embed", std::to_string(cfg.embed)},
+                                       {"symbols", nlohmann::json(symbol_names()).dump()}};
+  if (cfg.factorized == Factorized::Bigram) {  // a format of its own: a plain char LM reader must refuse it
+    m["format"] = kFactorizedFormat;
+    m["factorized"] = "bigram";
+    m["bases"] = std::to_string(kBigramBases);
+    m["lambda"] = "causal";
+    m["lambda_window"] = "segment";
+    m["lambda_prior"] = "zero";
+  }
+  return m;
 }
 
 LMForward CharLM::forward(const std::vector<int32_t>& inputs, int T, int B, Rng* dropout_rng,
-                          const std::vector<const float*>& h0, const std::vector<const float*>& c0) const {
+                          const std::vector<const float*>& h0, const std::vector<const float*>& c0,
+                          const std::vector<int32_t>& read_before) const {
   LMForward out;
   Var x = embedding(embed, inputs);  // [T*B, E]
+  std::shared_ptr<const LambdaRows> lambda;  // one λ for every layer
+  if (bases() > 0) lambda = causal_bigram_lambda(inputs, T, B, read_before, bases_on);
   for (int l = 0; l < cfg.layers; ++l) {
     RnnOptions ro;
+    ro.lambda = lambda;
     ro.h0 = h0.empty() ? nullptr : h0[l];
     ro.c0 = c0.empty() ? nullptr : c0[l];
     RnnLayerOut layer = rnn_layer(*backend, cfg.cell, x, rnn[l], T, B, ro);
@@ -88,7 +119,8 @@ Var CharLM::loss(const Batch& batch, Rng* dropout_rng, XentStats* stats) const {
 }
 
 std::string CharLM::describe() const {
-  return std::string(cell_name(cfg.cell)) + " " + std::to_string(cfg.layers) + "x" + std::to_string(cfg.hidden);
+  return std::string(cell_name(cfg.cell)) + " " + std::to_string(cfg.layers) + "x" + std::to_string(cfg.hidden) +
+         (bases() > 0 ? " factorized-bigram" : "");
 }
 
 void CharLM::score(const Batch& batch, TargetScores& out) const {

@@ -2,6 +2,14 @@
 //   x_t = embed[s_t]  ->  L stacked LSTM/GRU layers  ->  logits = proj(h_t)  ->  softmax over 34
 // with dropout on each recurrent layer's output when training.
 //
+// Factorized (cfg.factorized = Factorized::Bigram; Samarakoon & Sim's factorized hidden layers,
+// section 7 of the memory-signature paper): every layer's kernel on [x_t; h_{t-1}] is
+//   W(λ_t) = [W0_ih | W0_hh] + Σ_k λ_tk u_k v_kᵀ,   K = 34 x 34 = 1156 bigram bases,
+// run by the RNN op's low-rank term (engine/rnn.h) with U [G*H, 1156], V [1156, in + H] per layer,
+// λ_t the causal bigram weights of models/bigram_lambda.h. The extra parameters are
+// rnn.factor_u_l{k} and rnn.factor_v_l{k} (model_file.h). A model's bases can be switched off
+// one by one (bases_on) to read the signature of its parts: the base kernel, one basis, all but one.
+//
 // Parameter names and shapes are PyTorch's for a module with children embed (nn.Embedding),
 // rnn (nn.LSTM / nn.GRU, batch_first=False) and proj (nn.Linear), so a model file moves between
 // memsig and PyTorch unchanged (see model_file.h).
@@ -18,8 +26,12 @@
 
 namespace memsig {
 
+enum class Factorized { None, Bigram };
+constexpr const char* kFactorizedFormat = "memsig-charlm-factorized";  // its model files' format
+
 struct CharLMConfig {
   Cell cell = Cell::GRU;
+  Factorized factorized = Factorized::None;
   int layers = 1;
   int hidden = 320;
   int embed = 32;
@@ -47,6 +59,10 @@ class CharLM : public LanguageModel, public Trainable {
   std::vector<RnnParams> rnn;
   Var proj_w, proj_b;        // [vocab, H], [vocab]
   RnnBackend* backend;       // where the recurrent loops run: default_rnn_backend() (engine/device.h) when built
+  // Factorized models: which bases are switched on (empty = all); a basis switched off has
+  // λ_k = 0 at every step. A view for the probe, not part of the model file.
+  std::vector<uint8_t> bases_on;
+  int bases() const;         // K: 1156 for a bigram-factorized model, 0 otherwise
 
   // Names and shapes of the parameters of a model of this configuration, in named_parameters() order.
   static std::vector<std::pair<std::string, std::vector<int64_t>>> parameter_shapes(const CharLMConfig& cfg);
@@ -56,8 +72,11 @@ class CharLM : public LanguageModel, public Trainable {
   std::map<std::string, std::string> file_metadata() const override;
 
   // Inputs [T*B] time-major; dropout_rng null = no dropout. h0/c0: per layer [B,H] or empty.
+  // read_before (B = 1 only): the symbols this sequence already read before inputs[0] (with the
+  // state h0/c0), which a factorized model's causal λ counts; empty for a fresh segment.
   LMForward forward(const std::vector<int32_t>& inputs, int T, int B, Rng* dropout_rng,
-                    const std::vector<const float*>& h0 = {}, const std::vector<const float*>& c0 = {}) const;
+                    const std::vector<const float*>& h0 = {}, const std::vector<const float*>& c0 = {},
+                    const std::vector<int32_t>& read_before = {}) const;
   // Mean cross-entropy (nats) over the batch's real targets.
   Var loss(const Batch& batch, Rng* dropout_rng, XentStats* stats = nullptr) const;
 

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/bigram_lambda.h"
+
 #include "engine/files.h"
 
 namespace memsig {
@@ -23,9 +25,23 @@ static int meta_int(const std::string& path, const SafeTensors& st, const std::s
 
 std::unique_ptr<CharLM> model_from(const std::string& path, const SafeTensors& st) {
   auto fmt = st.metadata.find("format");
-  if (fmt == st.metadata.end() || fmt->second != "memsig-charlm")
-    throw FileError(path, "not a memsig char LM (metadata format must be 'memsig-charlm')");
+  if (fmt == st.metadata.end() || (fmt->second != "memsig-charlm" && fmt->second != kFactorizedFormat))
+    throw FileError(path, std::string("not a memsig char LM (metadata format must be 'memsig-charlm' or '") +
+                              kFactorizedFormat + "')");
   CharLMConfig cfg;
+  if (fmt->second == kFactorizedFormat) {
+    // Only what this build computes: bigram bases with causal, per-segment λ from a zero prior.
+    const std::map<std::string, std::string> expect{{"factorized", "bigram"}, {"bases", std::to_string(kBigramBases)},
+                                                    {"lambda", "causal"}, {"lambda_window", "segment"},
+                                                    {"lambda_prior", "zero"}};
+    for (auto& [key, value] : expect) {
+      auto it = st.metadata.find(key);
+      if (it == st.metadata.end()) throw FileError(path, "factorized model: metadata has no '" + key + "'");
+      if (it->second != value)
+        throw FileError(path, "factorized model: metadata '" + key + "' is '" + it->second + "'; memsig reads only '" + value + "'");
+    }
+    cfg.factorized = Factorized::Bigram;
+  }
   auto cell = st.metadata.find("cell");
   if (cell == st.metadata.end()) throw FileError(path, "metadata has no 'cell'");
   try {

@@ -3,6 +3,11 @@
 //            rnn.bias_ih_l{k} [G*H]; rnn.bias_hh_l{k} [G*H]; proj.weight [34,H]; proj.bias [34]
 //            (G = 4 for LSTM, 3 for GRU), i.e. PyTorch's state_dict names for children embed/rnn/proj;
 //   metadata format=memsig-charlm, cell=lstm|gru, layers, hidden, embed, symbols (JSON array).
+// A bigram-factorized char LM (charlm.h) adds per layer, after rnn.bias_hh_l{k}:
+//            rnn.factor_u_l{k} [G*H, 1156] (U, column k = 34 a + b the basis of bigram "ab"),
+//            rnn.factor_v_l{k} [1156, in + H] (V = [V_x | V_h], in = embed for layer 0, else H);
+//   metadata format=memsig-charlm-factorized (so plain readers refuse it), factorized=bigram,
+//            bases=1156, lambda=causal, lambda_window=segment, lambda_prior=zero (bigram_lambda.h).
 // A file saved from PyTorch with safetensors.torch.save_file(model.state_dict(), path, metadata)
 // loads as is. Extra tensors (e.g. a checkpoint's optimizer state) are ignored by load_model.
 #pragma once

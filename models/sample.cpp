@@ -15,11 +15,13 @@ std::string sample_text(const CharLM& model, Rng& rng, const std::string& prime,
   std::vector<int32_t> feed{kBos};
   feed.insert(feed.end(), text.begin(), text.end());
   std::vector<float> logp(V);
+  std::vector<int32_t> read;  // what the state has read so far (a factorized model's λ counts it)
   for (int produced = 0; produced < max_len; ++produced) {
     std::vector<const float*> h0, c0;
     for (int l = 0; l < L; ++l) { h0.push_back(h[l].data()); c0.push_back(c[l].data()); }
     int T = (int)feed.size();
-    LMForward f = model.forward(feed, T, 1, nullptr, h0, c0);
+    LMForward f = model.forward(feed, T, 1, nullptr, h0, c0, read);
+    read.insert(read.end(), feed.begin(), feed.end());
     for (int l = 0; l < L; ++l) {
       const RnnStates& st = *f.states[l];
       std::copy(st.h_at(T - 1), st.h_at(T - 1) + H, h[l].begin());

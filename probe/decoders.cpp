@@ -537,8 +537,21 @@ namespace {
 
 }  // namespace
 
+struct TrainedDecoders::Impl {
+  Bank bank;
+  Standardizer z;
+};
+
+std::vector<std::vector<int8_t>> TrainedDecoders::predict(const StateSet& set, size_t entry) const {
+  if (!impl) throw std::logic_error("TrainedDecoders::predict: no decoders kept");
+  if (set.width[entry] != impl->bank.in)
+    throw std::invalid_argument("TrainedDecoders::predict: states of width " + std::to_string(set.width[entry]) +
+                                ", decoders of width " + std::to_string(impl->bank.in));
+  return memsig::predict(impl->bank, impl->z, set, entry);
+}
+
 std::vector<LagResult> probe_layer(const StateSet& train, const StateSet& valid, const StateSet& test, size_t entry,
-                                   const ProbeOptions& opt) {
+                                   const ProbeOptions& opt, TrainedDecoders* keep) {
   check_probe_options(opt);
   const int L = train.max_lag, w = train.width[entry];
   // Seeds follow the source's entry, not its place in this run: a layer's result does not depend
@@ -571,6 +584,7 @@ std::vector<LagResult> probe_layer(const StateSet& train, const StateSet& valid,
                    tr.best_valid[L - 1]);
   }
   for (int d = 0; d < L; ++d) bank.restore(d, chosen[d]);
+  if (keep) keep->impl = std::make_shared<TrainedDecoders::Impl>(TrainedDecoders::Impl{bank, z});
 
   // Test metrics.
   auto pred = predict(bank, z, test, entry);

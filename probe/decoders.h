@@ -19,6 +19,7 @@
 // a dropout sweep, the whole bank is trained once per keep probability and, per decoder, the keep
 // probability that did best on valid is chosen. Reported numbers are on test.
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -64,9 +65,21 @@ struct LagResult {
 // std::invalid_argument naming the option when a setting cannot work (patience < 1, ...).
 void check_probe_options(const ProbeOptions& opt);
 
-// Trains the L decoders (lags 1..L) of one state set entry (a layer) jointly and reports on test.
+// Decoders once trained, with the standardisation of their training states: they can be asked
+// about other states of the same width, e.g. those of a model with one part switched off
+// (Figure 6's ablations: one training, then one evaluation per ablated part).
+class TrainedDecoders {
+ public:
+  // The lag-d decoder's argmax answer (d = 1..L) at every row of `set`'s entry `entry`: [L][set.n].
+  std::vector<std::vector<int8_t>> predict(const StateSet& set, size_t entry) const;
+  struct Impl;
+  std::shared_ptr<const Impl> impl;
+};
+
+// Trains the L decoders (lags 1..L) of one state set entry (a layer) jointly and reports on test;
+// `keep`, when given, receives the chosen decoders.
 std::vector<LagResult> probe_layer(const StateSet& train, const StateSet& valid, const StateSet& test, size_t entry,
-                                   const ProbeOptions& opt);
+                                   const ProbeOptions& opt, TrainedDecoders* keep = nullptr);
 
 // The same decoders trained one after another (L separate banks of one), or only lag `only_lag`:
 // the reference the joint probe is measured against in `make bench`. Returns valid accuracies.

@@ -16,4 +16,13 @@ grep -q "fig4: retrained on" "$dir/log" || fail "fig4 printed no sweep"
 # A second run trains nothing and probes nothing: everything comes from the cache.
 "$MEMSIG" figure all --preset quick --work "$dir/work" --out "$dir/out" --quiet > "$dir/log2" 2>&1 || { cat "$dir/log2"; fail "second run"; }
 if grep -q "^== " "$dir/log2"; then grep "^== " "$dir/log2"; fail "the second run recomputed something"; fi
+# Figure 6 (not in "all"): a tiny bigram-factorized LSTM, its views, 1156 ablations, the tests.
+"$MEMSIG" figure fig6 --preset quick --work "$dir/work" --out "$dir/out" --quiet > "$dir/log6" 2>&1 || { cat "$dir/log6"; fail "figure fig6"; }
+for f in fig6.png fig6_ablation.png fig6_all_bases.png fig6.json; do
+  [ -s "$dir/out/$f" ] || fail "missing $f"
+done
+grep -q "fig6: .* bases with an effect" "$dir/log6" || fail "fig6 printed no permutation test"
+grep -q "fig6: pruning" "$dir/log6" || fail "fig6 printed no pruning"
+"$MEMSIG" figure fig6 --preset quick --work "$dir/work" --out "$dir/out" --quiet > "$dir/log6b" 2>&1 || { cat "$dir/log6b"; fail "fig6 second run"; }
+if grep -q "^== " "$dir/log6b"; then grep "^== " "$dir/log6b"; fail "the second fig6 run recomputed something"; fi
 echo "figure recipes (quick preset): ok"

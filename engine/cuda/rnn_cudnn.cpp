@@ -267,6 +267,10 @@ class CudnnBackend : public RnnBackend {
       throw std::invalid_argument(
           "cuda backend: the per-step conditioning input has no place in cuDNN's RNN API (it takes x only): "
           "run this model with --device cpu");
+    if (w.u || w.v)
+      throw std::invalid_argument(
+          "cuda backend: the factorized model's low-rank recurrent term (U, V, lambda per step) has no place in cuDNN's "
+          "RNN API and no CUDA kernel of its own yet: run this model with --device cpu");
     const int T = seq.T, B = seq.B, H = w.hidden, in = w.in;
     const size_t BH = (size_t)B * H, rows = (size_t)T * B;
     const bool lstm = mode == CUDNN_LSTM;

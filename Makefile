@@ -42,7 +42,7 @@ fuzz: deps
 	@scripts/install-deps --fuzz
 	@test -f build-fuzz/CMakeCache.txt || cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_CXX_COMPILER=clang++ -DMEMSIG_FUZZ=ON $(CMAKE_FLAGS)
-	cmake --build build-fuzz -j $(JOBS) --target fuzz_model_file fuzz_checkpoint fuzz_signature_json fuzz_arpa
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_model_file fuzz_checkpoint fuzz_signature_json fuzz_arpa fuzz_speech_data fuzz_audio
 	fuzz/run build-fuzz $(FUZZ_RUNS)
 
 demo: binary

@@ -19,6 +19,7 @@ void add_figure(CLI::App& app);
 void add_bench(CLI::App& app);
 void add_states(CLI::App& app);
 void add_ngram(CLI::App& app);
+void add_speech(CLI::App& app);
 
 // Options every command shares: --threads.
 void add_common(CLI::App* cmd);

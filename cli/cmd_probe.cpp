@@ -9,6 +9,7 @@
 #include "figures/signature_plots.h"
 #include "models/model_file.h"
 #include "probe/sources.h"
+#include "probe/las_source.h"
 #include "probe/signature.h"
 
 namespace memsig::cli {
@@ -34,7 +35,7 @@ std::vector<int> parse_layers(const std::string& spec, int n_layers) {
 
 void add_signature(CLI::App& app) {
   auto* cmd = app.add_subcommand("signature", "memory signature: probe what each layer's state remembers of past inputs");
-  static std::string model_path, corpus, train, valid, test, layers = "all", state, out;
+  static std::string model_path, corpus, train, valid, test, layers = "all", state, out, speech;
   static SignatureOptions o;
   cmd->add_option("--model", model_path, "a char LM (.safetensors) or an n-gram model (.arpa)")->required();
   auto* c = cmd->add_option("--corpus", corpus, "shakespeare | ptb | wsj:PATH | FILE");
@@ -42,6 +43,9 @@ void add_signature(CLI::App& app) {
   cmd->add_option("--valid", valid);
   cmd->add_option("--test", test);
   c->excludes(tr);
+  auto* sp = cmd->add_option("--data", speech, "a speech set DIR (train/, valid/, test/ data directories) for a LAS model");
+  sp->excludes(c);
+  sp->excludes(tr);
   cmd->add_option("--layers", layers, "all, or 1-based layer numbers: 1,3")->capture_default_str();
   cmd->add_option("--max-lag,--max-delta", o.states.max_lag, "L: decoders for lags 1..L")->capture_default_str()->check(CLI::Range(1, 100));
   cmd->add_option("--state", state, "c | h | ch (LSTM; default c), h (GRU)");
@@ -62,11 +66,19 @@ void add_signature(CLI::App& app) {
   cmd->add_flag("--quiet", o.quiet);
   add_common(cmd);
   cmd->callback([] {
-    if (corpus.empty() && (train.empty() || valid.empty() || test.empty()))
-      throw CLI::ValidationError("signature needs --corpus, or --train, --valid and --test");
-    auto source_ptr = state_source(load_any_model(model_path), state);
+    if (corpus.empty() && speech.empty() && (train.empty() || valid.empty() || test.empty()))
+      throw CLI::ValidationError("signature needs --corpus, or --train, --valid and --test (--data for a LAS model)");
+    std::unique_ptr<StateSource> source_ptr;
+    Corpus data;
+    if (!speech.empty()) {  // a speech model on a speech set
+      std::shared_ptr<const LAS> las = load_las(model_path);
+      source_ptr = las_state_source(las);
+      data = speech_corpus(*las, speech, o.quiet);
+    } else {
+      source_ptr = state_source(load_any_model(model_path), state);
+      data = corpus.empty() ? load_split_files(train, valid, test) : load_corpus(corpus);
+    }
     const StateSource& source = *source_ptr;
-    Corpus data = corpus.empty() ? load_split_files(train, valid, test) : load_corpus(corpus);
     o.states.entries = parse_layers(layers, (int)source.entries().size());
     o.probe.seed = o.states.seed;
     o.probe.quiet = o.quiet;

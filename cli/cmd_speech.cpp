@@ -216,7 +216,8 @@ void add_timing(CLI::App* parent) {
   cmd->add_flag("--verbose", verbose, "a line per utterance");
   cmd->callback([] {
     SpeechData sd = load_data(data);
-    int checked = 0, silences = 0, between = 0, inside = 0, word_gaps = 0;
+    int checked = 0, silences = 0, between = 0, edge = 0, inside = 0, word_gaps = 0;
+    double max_edge = 0;
     for (const Utterance& u : sd.utts) {
       if (checked >= count) break;
       if (u.spans.empty()) continue;
@@ -224,15 +225,20 @@ void add_timing(CLI::App* parent) {
       TimingCheck c = check_timing(u, x, kSampleRate, 30, min_ms);
       std::vector<Interval> w = word_spans(u);
       for (size_t i = 0; i + 1 < w.size(); ++i) word_gaps += w[i + 1].start - w[i].end > 0.05;
-      ++checked, silences += c.silences, between += c.between, inside += c.inside;
-      if (verbose || !c.problems.empty())
-        std::printf("%s: %d silences, %d between words, %d inside%s%s\n", u.id.c_str(), c.silences, c.between, c.inside,
-                    c.problems.empty() ? "" : ": ", c.problems.empty() ? "" : c.problems[0].c_str());
+      ++checked, silences += c.silences, between += c.between, edge += c.edge, inside += c.inside;
+      max_edge = std::max(max_edge, c.max_edge_ms);
+      if (verbose || !c.problems.empty()) {
+        std::printf("%s: %d silences, %d between words, %d at a word's edge, %d inside", u.id.c_str(), c.silences,
+                    c.between, c.edge, c.inside);
+        for (const std::string& p : c.problems) std::printf("; %s", p.c_str());
+        std::printf("\n");
+      }
     }
     if (checked == 0) throw FileError(data, "no utterance has grapheme timing (no graphemes file)");
-    std::printf("%d utterances: %d silences of >= %g ms found by energy, %d between word spans, %d inside a word; %d pauses > 50 ms between words in the timing\n",
-                checked, silences, min_ms, between, inside, word_gaps);
-    if (inside > 0) throw std::runtime_error("grapheme timing disagrees with the audio in " + std::to_string(inside) + " silences");
+    std::printf("%d utterances: %d silences of >= %g ms found by energy: %d between word spans, %d at a word's edge "
+                "(overlapping it by at most %.0f ms), %d inside a word; the timing has %d pauses > 50 ms between words\n",
+                checked, silences, min_ms, between, edge, max_edge, inside, word_gaps);
+    if (inside > 0) throw std::runtime_error("grapheme timing disagrees with the audio: " + std::to_string(inside) + " silences inside words");
   });
 }
 

@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -55,9 +56,14 @@ std::string asterisk_transcript(const std::string& raw, std::string* why) {
     char c = s[i];
     bool lone_digit = c >= '0' && c <= '9' && (i + 1 == s.size() || !(s[i + 1] >= '0' && s[i + 1] <= '9')) &&
                       (i == 0 || !(s[i - 1] >= '0' && s[i - 1] <= '9'));
-    if (lone_digit) out += std::string(" ") + digit_words[c - '0'] + " ";
-    else if (c == '*') out += " star ";
-    else if (c == '#') out += " pound ";
+    // A spoken word for the sign, set apart from a letter it touches ("3D" -> "three d").
+    auto say = [&](const std::string& w) {
+      bool before = i > 0 && std::isalnum((unsigned char)s[i - 1]), after = i + 1 < s.size() && std::isalnum((unsigned char)s[i + 1]);
+      out += (before ? " " : "") + w + (after ? " " : "");
+    };
+    if (lone_digit) say(digit_words[c - '0']);
+    else if (c == '*') say("star");
+    else if (c == '#') say("pound");
     else if (c >= '0' && c <= '9') {
       if (why) *why = "multi-digit number";
       return "";

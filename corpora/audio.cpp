@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 namespace memsig {
@@ -56,16 +57,22 @@ void check_info(const SF_INFO& info, const std::string& path) {
 std::vector<float> read_open(SndFile& s, const std::string& path, double start, double end) {
   check_info(s.info, path);
   const double rate = s.info.samplerate;
-  double file_seconds = s.info.frames / rate;
+  // A stream may not know its length (a FLAC whose header says 0 samples): libsndfile then reports
+  // a huge count, and the length limit is checked while reading instead.
+  const bool known = s.info.frames < (sf_count_t(1) << 50);
+  double file_seconds = known ? s.info.frames / rate : 1e300;
   if (start < 0 || (end >= 0 && end < start))
     throw AudioError(path, "bad segment [" + std::to_string(start) + ", " + std::to_string(end) + "] s", AudioError::unreadable);
   double stop = end < 0 ? file_seconds : std::min(end, file_seconds);
-  if (stop - start > kMaxAudioSeconds)
-    throw AudioError(path, "audio of " + std::to_string((int)(stop - start)) + " s is longer than the " +
-                               std::to_string((int)kMaxAudioSeconds) + " s an utterance may last",
-                     AudioError::too_long);
+  auto too_long = [&](double seconds) {
+    char b[160];  // the header's length may be anything: printed as a double, never cast to int
+    std::snprintf(b, sizeof b, "audio of %.0f s is longer than the %.0f s an utterance may last", seconds, kMaxAudioSeconds);
+    return AudioError(path, b, AudioError::too_long);
+  };
+  if (known && stop - start > kMaxAudioSeconds) throw too_long(stop - start);
+  const sf_count_t limit = (sf_count_t)(kMaxAudioSeconds * rate);
   sf_count_t first = (sf_count_t)std::llround(start * rate);
-  sf_count_t last = std::min<sf_count_t>((sf_count_t)std::llround(stop * rate), s.info.frames);
+  sf_count_t last = stop > 1e200 ? first + limit + 1 : std::min<sf_count_t>((sf_count_t)std::llround(stop * rate), s.info.frames);
   if (last <= first) throw AudioError(path, "the segment holds no samples (empty audio)", AudioError::empty);
   if (first > 0 && sf_seek(s.f, first, SEEK_SET) < 0)
     throw AudioError(path, "cannot seek to " + std::to_string(start) + " s", AudioError::unreadable);
@@ -84,9 +91,14 @@ std::vector<float> read_open(SndFile& s, const std::string& path, double start, 
       mono.push_back(v);
     }
     at += got;
+    if ((sf_count_t)mono.size() > limit) throw too_long(mono.size() / rate);
   }
   if (mono.empty()) throw AudioError(path, "no samples could be read (empty or damaged audio)", AudioError::empty);
-  return s.info.samplerate == kSampleRate ? mono : resample(mono, s.info.samplerate, kSampleRate);
+  if (s.info.samplerate == kSampleRate) return mono;
+  std::vector<float> out = resample(mono, s.info.samplerate, kSampleRate);
+  for (float v : out)  // float files may hold finite samples so large that filtering overflows
+    if (!std::isfinite(v)) throw AudioError(path, "samples too large to resample (beyond float range)", AudioError::not_finite);
+  return out;
 }
 
 }  // namespace

@@ -156,7 +156,7 @@ FeatureSet compute_features(const SpeechData& data, const FbankOptions& opt, con
   if (!quiet)
     std::fprintf(stderr, "fbank  %d utterances, %.1f s of audio in %.1f s (%.1f x real time, %d threads)\n", N,
                  audio_done.load(), since(), audio_done.load() / std::max(since(), 1e-9), get_threads());
-  if (!out.cache_path.empty()) {
+  if (!out.cache_path.empty()) try {
     make_dirs(fs::path(out.cache_path).parent_path().string());
     int64_t total = out.total_frames(), dim = opt.dim();
     Tensor all({total, dim}), frames({(int64_t)out.feats.size()});
@@ -172,6 +172,9 @@ FeatureSet compute_features(const SpeechData& data, const FbankOptions& opt, con
     save_safetensors(out.cache_path, {{"feats", &all}, {"frames", &frames}},
                      {{"format", "memsig-fbank"}, {"settings", opt.key()}, {"digest", digest}, {"utt", utt.dump()},
                       {"skipped", skipped.dump()}, {"audio_seconds", secs}, {"source", data.source}});
+  } catch (const FileError& e) {  // a read-only data folder: go on without a cache (--cache names another place)
+    if (!quiet) std::fprintf(stderr, "warning: features not cached: %s\n", e.what());
+    out.cache_path.clear();
   }
   return out;
 }

@@ -7,7 +7,7 @@
 // utterance's id, path, segment times and the audio file's size and modification time, so a
 // changed set or changed audio computes afresh; the settings are in the name, so 40 and 80 bins
 // live side by side. Utterances are computed in parallel (OpenMP; one Fbank per thread), with a
-// progress line every 10 s.
+// progress line every 10 s. A cache that cannot be written (a read-only data folder) is a warning.
 //
 // Bad audio, per case: an unreadable file (missing, not audio, a damaged header) stops with a
 // one-line error naming it; empty, NaN-holding, too long (> 20 min) or too short (< one 25 ms frame)

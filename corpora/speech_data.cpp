@@ -1,5 +1,6 @@
 #include "corpora/speech_data.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -225,8 +226,11 @@ SpeechData read_speech_data(const std::string& where) {
   return parse_manifest(where, read_file(where));
 }
 
-void write_data_dir(const std::string& dir, const std::vector<Utterance>& utts) {
+void write_data_dir(const std::string& dir, const std::vector<Utterance>& unsorted) {
   make_dirs(dir);
+  // Kaldi's tools want every table sorted by id (C locale).
+  std::vector<Utterance> utts = unsorted;
+  std::sort(utts.begin(), utts.end(), [](const Utterance& a, const Utterance& b) { return a.id < b.id; });
   std::string wav, text, u2s, gr;
   std::map<std::string, std::vector<std::string>> s2u;
   bool all_spans = !utts.empty();

@@ -50,7 +50,8 @@ SpeechData parse_data_dir(const std::string& dir, const std::string& wav_scp, co
 SpeechData parse_manifest(const std::string& path, const std::string& content);
 
 // Writes wav.scp, text, utt2spk, spk2utt and (when every utterance has spans) graphemes, each
-// atomically; paths are written relative to `dir` when they lie inside it.
+// atomically and sorted by id as Kaldi's tools expect; paths are written relative to `dir` when they
+// lie inside it.
 void write_data_dir(const std::string& dir, const std::vector<Utterance>& utts);
 
 // Per feature frame t (centre at t·shift + window/2 seconds from the utterance start), the index in

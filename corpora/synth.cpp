@@ -2,6 +2,7 @@
 
 #include <espeak-ng/speak_lib.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -300,10 +301,14 @@ SynthReport synthesize_corpus(const SynthOptions& opt) {
   std::vector<pid_t> pids;
   if (already < (int)items.size()) {
     std::fflush(nullptr);
+    const pid_t parent = getpid();
     for (int k = 0; k < jobs; ++k) {
       pid_t p = fork();
       if (p < 0) throw std::runtime_error("fork failed");
       if (p == 0) {
+        // A worker ends with its parent (memsig stopped by kill, not only by Ctrl-C to the group).
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent) _exit(1);
         int code = 0;
         try {
           worker(opt.out, items, k, jobs, sh);
@@ -342,14 +347,12 @@ SynthReport synthesize_corpus(const SynthOptions& opt) {
     }
   }
   rep.spoken_now = sh->done.load();
-  double spoken_audio = sh->audio_ms.load() / 1000.0;
   munmap(sh, sizeof(Shared));
   if (failed) throw std::runtime_error("synthesis failed (see the worker's message above); run again to resume");
   struct rusage ru {};
   getrusage(RUSAGE_CHILDREN, &ru);
   rep.synth_cpu_seconds = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
   rep.wall_seconds = since();
-  (void)spoken_audio;
 
   // Assemble the three data directories from the finished utterances.
   for (int s = 0; s < 3; ++s) {

@@ -50,21 +50,22 @@ TimingCheck check_timing(const Utterance& u, const std::vector<float>& audio, in
   TimingCheck c;
   std::vector<Interval> words = word_spans(u);
   const std::string text = to_text(u.text);
+  const double tol = tolerance_ms / 1000;
   for (const Interval& s : energy_silences(audio, rate, 40, min_ms)) {
     ++c.silences;
-    bool inside = false;
+    int kind = 0;  // 0 between, 1 at an edge, 2 inside
     for (size_t w = 0; w < words.size(); ++w) {
       double overlap = std::min(s.end, words[w].end) - std::max(s.start, words[w].start);
-      if (overlap * 1000 > tolerance_ms) {
-        inside = true;
-        char b[200];
-        std::snprintf(b, sizeof b, "silence %.2f-%.2f s inside word %zu (%.2f-%.2f s)", s.start, s.end, w + 1,
-                      words[w].start, words[w].end);
-        c.problems.push_back(b);
-        break;
-      }
+      if (overlap <= tol) continue;
+      bool at_edge = s.start <= words[w].start + tol || s.end >= words[w].end - tol;
+      kind = std::max(kind, at_edge ? 1 : 2);
+      if (at_edge) c.max_edge_ms = std::max(c.max_edge_ms, overlap * 1000);
+      char b[200];
+      std::snprintf(b, sizeof b, "silence %.2f-%.2f s %s word %zu (%.2f-%.2f s)", s.start, s.end,
+                    at_edge ? "at the edge of" : "inside", w + 1, words[w].start, words[w].end);
+      c.problems.push_back(b);
     }
-    (inside ? c.inside : c.between)++;
+    (kind == 0 ? c.between : kind == 1 ? c.edge : c.inside)++;
   }
   return c;
 }

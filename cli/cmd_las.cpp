@@ -1,11 +1,14 @@
 // cmd_las.cpp — memsig las train | decode | eval | attention: a Listen-Attend-Spell model on a speech
 // data set (models/las.h, models/train_las.h).
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "engine/files.h"
+#include "engine/kernels.h"
+#include "engine/optim.h"
 #include "figures/las_plots.h"
 #include "models/train_las.h"
 
@@ -172,6 +175,73 @@ void add_las_attention(CLI::App* parent) {
   });
 }
 
+// Speed on random batches of a given shape (the same shapes scripts/las_ref.py bench times in
+// PyTorch): training steps (forward, backward, Adam) and greedy decoding at batch 1 for a fixed
+// number of output steps (no early stop, so both sides do the same work).
+void add_las_bench(CLI::App* parent) {
+  auto* cmd = parent->add_subcommand("bench", "training and batch-1 decoding speed on random batches (make bench)");
+  static LasConfig cfg;
+  static int batch = 16, frames = 340, symbols = 68, steps = 10, decodes = 5;
+  cmd->add_option("--batch", batch)->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--frames", frames)->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--symbols", symbols, "output steps per utterance")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--steps", steps, "training steps timed (after one warm-up)")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--decodes", decodes, "utterances decoded at batch 1")->capture_default_str()->check(CLI::PositiveNumber);
+  add_common(cmd);
+  cmd->callback([] {
+    Rng rng(1);
+    LAS m(cfg, rng);
+    std::vector<float> feats((size_t)frames * batch * cfg.feat_dim);
+    for (auto& v : feats) v = rng.normal();
+    std::vector<Segment> texts(batch, Segment(symbols));
+    for (auto& t : texts) for (auto& c : t) c = (uint8_t)(3 + rng.below(26));
+    std::vector<int> idx(batch);
+    for (int k = 0; k < batch; ++k) idx[k] = k;
+    Batch text = make_batch(texts, idx);
+    LasInput in;
+    in.T = frames; in.B = batch; in.D = cfg.feat_dim; in.feats = feats.data();
+    in.frames.assign(batch, frames);
+    in.text = &text;
+    Adam adam(m.parameters(), 1e-3f);
+    LasTrainExtras extras;
+    auto now = [] { return std::chrono::steady_clock::now(); };
+    train_step(adam, m.loss(in, extras, nullptr, nullptr), 5.0f);  // warm-up
+    auto t0 = now();
+    for (int s = 0; s < steps; ++s) train_step(adam, m.loss(in, extras, nullptr, nullptr), 5.0f);
+    double train_s = std::chrono::duration<double>(now() - t0).count();
+    // Greedy decoding at batch 1 for exactly `symbols` steps.
+    LasInput one = in;
+    one.B = 1;
+    one.frames = {frames};
+    std::vector<float> f1((size_t)frames * cfg.feat_dim);
+    for (int t = 0; t < frames; ++t)
+      std::copy_n(feats.data() + (size_t)t * batch * cfg.feat_dim, cfg.feat_dim, f1.data() + (size_t)t * cfg.feat_dim);
+    one.feats = f1.data();
+    t0 = now();
+    for (int d = 0; d < decodes; ++d) {
+      NoGrad ng;
+      ListenerOut lo = m.listen(one);
+      std::vector<Var> state = m.zero_state(1);
+      Var ctx = constant(Tensor({1, cfg.listener_out()}));
+      std::vector<int32_t> prev{kBos};
+      for (int i = 0; i < symbols; ++i) {
+        LAS::Step st = m.step(lo, prev, state, ctx);
+        state = st.state;
+        ctx = st.ctx;
+        const float* z = st.logits->value.ptr();
+        prev[0] = (int32_t)(std::max_element(z, z + cfg.vocab) - z);
+      }
+    }
+    double dec_s = std::chrono::duration<double>(now() - t0).count();
+    nlohmann::json j = {{"impl", "memsig"}, {"threads", get_threads()}, {"batch", batch}, {"frames", frames},
+                        {"symbols", symbols}, {"model", m.describe()},
+                        {"train_utts_per_s", steps * batch / train_s},
+                        {"train_x_realtime", steps * batch * frames * 0.01 / train_s},
+                        {"decode_ms_per_utt", 1000 * dec_s / decodes}, {"decode_x_realtime", decodes * frames * 0.01 / dec_s}};
+    std::printf("%s\n", j.dump().c_str());
+  });
+}
+
 }  // namespace
 
 void add_las(CLI::App& app) {
@@ -181,6 +251,7 @@ void add_las(CLI::App& app) {
   add_las_eval(cmd, true);
   add_las_eval(cmd, false);
   add_las_attention(cmd);
+  add_las_bench(cmd);
 }
 
 }  // namespace memsig::cli

@@ -163,11 +163,12 @@ void add_figure(CLI::App& app) {
   auto* cmd = app.add_subcommand("figure", "reproduce a figure of the paper (fig1..fig5, or all)");
   static std::string which;
   static FigureOptions o;
-  cmd->add_option("name", which, "fig1 | fig2 | fig3 | fig4 | fig5 | all")->required()
-      ->check(CLI::IsMember({"fig1", "fig2", "fig3", "fig4", "fig5", "all"}));
+  cmd->add_option("name", which, "fig1 | fig2 | fig3 | fig4 | fig5 | fig7 | all")->required()
+      ->check(CLI::IsMember({"fig1", "fig2", "fig3", "fig4", "fig5", "fig7", "all"}));
   cmd->add_option("--preset", o.preset, "fig2-fig5: quick (tiny models, seconds) | full")->capture_default_str()
       ->check(CLI::IsMember({"quick", "full"}));
   cmd->add_option("--model", o.model, "reuse this model (trained when missing)");
+  cmd->add_option("--data", o.data, "fig7: a speech set DIR (train/, valid/, test/); synthesized when not given");
   cmd->add_option("--out", o.out_dir, "where the PNG goes")->capture_default_str();
   cmd->add_option("--work", o.work_dir, "models, signatures and CSVs")->capture_default_str();
   cmd->add_option("--train-minutes", o.train_minutes)->capture_default_str();
@@ -181,6 +182,7 @@ void add_figure(CLI::App& app) {
     if (which == "fig4" || which == "all") figure_fig4(o);
     if (which == "fig2" || which == "all") figure_fig2(o);
     if (which == "fig1" || (which == "all" && o.preset == "full")) figure_fig1(o);
+    if (which == "fig7") figure_fig7(o);
   });
 }
 

@@ -149,14 +149,72 @@ def cmd_check(a):
                 w([name, p.numel()] + ["%.9g" % v for v in p.grad.reshape(-1).tolist()])
 
 
+def cmd_bench(a):
+    """The speed of the same model on random batches of memsig las bench's shapes."""
+    import time
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(1)
+    m = LAS(40, 3, 1, 64, 1, 128, 32, 64, 0.3)
+    B, T, U = a.batch, a.frames, a.symbols
+    feats = torch.randn(T, B, 40)
+    frames = torch.full((B,), T, dtype=torch.long)
+    texts = torch.randint(3, 29, (U, B))
+    inputs = torch.cat([torch.zeros(1, B, dtype=torch.long), texts])
+    targets = torch.cat([texts, torch.ones(1, B, dtype=torch.long)])
+    mask = torch.ones(U + 1, B)
+    opt = torch.optim.Adam(m.parameters(), 1e-3)
+
+    def step():
+        opt.zero_grad()
+        loss = m(feats, frames, inputs, targets, mask, 0.0)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(m.parameters(), 5.0)
+        opt.step()
+    step()
+    t0 = time.perf_counter()
+    for _ in range(a.steps):
+        step()
+    train_s = time.perf_counter() - t0
+    one = feats[:, :1]
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        for _ in range(a.decodes):
+            h, lens = m.listen(one, torch.tensor([T]))
+            memory = h.transpose(0, 1)
+            keys = m.att.key(memory)
+            Hs = m.speller[0].hidden_size
+            state = [(memory.new_zeros(1, Hs), memory.new_zeros(1, Hs)) for _ in m.speller]
+            ctx = memory.new_zeros(1, memory.shape[2])
+            prev = torch.zeros(1, dtype=torch.long)
+            for i in range(U):
+                x = torch.cat([m.embed(prev), ctx], 1)
+                new = []
+                for cell, (hh, cc) in zip(m.speller, state):
+                    hh, cc = cell(x, (hh, cc))
+                    new.append((hh, cc))
+                    x = hh
+                state = new
+                e = m.att.score(torch.tanh(keys + m.att.query(x)[:, None, :])).squeeze(2)
+                att = torch.softmax(e, 1)
+                ctx = torch.bmm(att[:, None, :], memory).squeeze(1)
+                prev = m.out(torch.cat([x, ctx], 1)).argmax(1)
+    dec_s = time.perf_counter() - t0
+    print(json.dumps({"impl": "torch " + torch.__version__, "threads": a.threads, "batch": B, "frames": T, "symbols": U,
+                      "train_utts_per_s": a.steps * B / train_s, "train_x_realtime": a.steps * B * T * 0.01 / train_s,
+                      "decode_ms_per_utt": 1000 * dec_s / a.decodes, "decode_x_realtime": a.decodes * T * 0.01 / dec_s}))
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("check")
     c.add_argument("--out", required=True)
     c.add_argument("--seed", type=int, default=5)
+    b = sub.add_parser("bench")
+    for name, default in [("batch", 16), ("frames", 340), ("symbols", 68), ("steps", 10), ("decodes", 5), ("threads", 1)]:
+        b.add_argument("--" + name, type=int, default=default)
     a = ap.parse_args()
-    {"check": cmd_check}[a.cmd](a)
+    {"check": cmd_check, "bench": cmd_bench}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -131,7 +131,7 @@ TEST_CASE("LAS loss: finite-difference gradients through listener, attention, sp
   check_gradients(some, [&] { return model.loss(b.input(), extras, nullptr, nullptr); }, 1e-3f, 2e-3f, 3e-2f);
 }
 
-TEST_CASE("LAS model files round-trip; bad metadata is refused", "[las]") {
+TEST_CASE("LAS model files round-trip, bad metadata is refused", "[las]") {
   Rng init(5);
   LAS model(toy_config(), init);
   model.feat_mean.assign(6, 0.5);

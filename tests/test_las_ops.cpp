@@ -110,7 +110,7 @@ TEST_CASE("batched_matmul: each block's product, gradient", "[las_ops]") {
   check_gradients({a, b}, [&] { return weighted_sum(batched_matmul(a, b, nb, n, k, m), R); });
 }
 
-TEST_CASE("birnn_layer: the backward half is a one-way layer over each reversed sequence; gradient", "[las_ops]") {
+TEST_CASE("birnn_layer: the backward half is a one-way layer over each reversed sequence, gradient", "[las_ops]") {
   Rng rng(5);
   const int T = 4, B = 2, F = 3, H = 3;
   std::vector<int> len{4, 3};
@@ -132,7 +132,7 @@ TEST_CASE("birnn_layer: the backward half is a one-way layer over each reversed 
                   [&] { return weighted_sum(birnn_layer(cpu_backend(), Cell::LSTM, x, fw, bw, T, B, len).h, R); });
 }
 
-TEST_CASE("lstm_step: equals the RNN op step by step; gradients reach h0, c0 and every weight", "[las_ops]") {
+TEST_CASE("lstm_step: equals the RNN op step by step, gradients reach h0, c0 and every weight", "[las_ops]") {
   Rng rng(6);
   const int B = 2, in = 3, H = 4, T = 3;
   RnnParams p = random_lstm(in, H, rng);
@@ -196,7 +196,7 @@ double ctc_brute_force(const std::vector<float>& logits, int T, int B, int V, in
 }
 }  // namespace
 
-TEST_CASE("ctc_loss: equals the sum over all alignments; impossible sequences add nothing; gradient", "[las_ops]") {
+TEST_CASE("ctc_loss: equals the sum over all alignments, impossible sequences add nothing, gradient", "[las_ops]") {
   Rng rng(7);
   const int T = 5, B = 3, V = 4, blank = 0;
   std::vector<int> len{5, 4, 2};

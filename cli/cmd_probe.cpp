@@ -75,6 +75,10 @@ void add_signature(CLI::App& app) {
       source_ptr = las_state_source(las);
       data = speech_corpus(*las, speech, o.quiet);
     } else {
+      if (file_exists(model_path) && model_path.size() > 12 &&
+          model_path.compare(model_path.size() - 12, 12, ".safetensors") == 0 &&
+          is_las_file(load_safetensors(model_path).metadata))
+        throw FileError(model_path, "is a LAS speech model: give its speech set with --data DIR");
       source_ptr = state_source(load_any_model(model_path), state);
       data = corpus.empty() ? load_split_files(train, valid, test) : load_corpus(corpus);
     }

@@ -15,6 +15,7 @@ namespace fs = std::filesystem;
 
 std::string split_dir(const std::string& dir, const std::string& name) {
   std::error_code ec;
+  if (!fs::exists(dir, ec)) throw FileError(dir, "no such data directory");
   if (fs::is_directory(fs::path(dir) / name, ec)) return (fs::path(dir) / name).string();
   if (name == "train" && fs::exists(fs::path(dir) / "text", ec)) return dir;
   throw FileError(dir, "has no " + name + "/ data directory (expected the layout of `memsig speech synth`: train/, valid/, test/)");

@@ -61,6 +61,7 @@ void add_las_train(CLI::App* parent) {
   cmd->add_option("--sampling", o.extras.sampling, "scheduled sampling: the probability of feeding the model's own previous guess")
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   cmd->add_flag("--spec-augment", o.spec_augment, "SpecAugment masks on the training features");
+  cmd->add_option("--init-from", o.init_from, "start from this LAS model (its sizes and weights): fine-tuning");
   cmd->add_option("--epochs", o.epochs)->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--batch", o.batch, "utterances per batch")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--lr", o.lr)->capture_default_str();

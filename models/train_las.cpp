@@ -96,13 +96,46 @@ std::string set_digest(const SpeechSet& s) {
   return buf;
 }
 
+// The utterances of `s` whose index is (or is not) a multiple of `every`.
+SpeechSet every_nth(const SpeechSet& s, int every, bool keep_multiples) {
+  SpeechSet out;
+  out.dim = s.dim;
+  for (size_t i = 0; i < s.feats.size(); ++i) {
+    if ((i % every == 0) != keep_multiples) continue;
+    out.ids.push_back(s.ids[i]);
+    out.feats.push_back(s.feats[i]);
+    out.texts.push_back(s.texts[i]);
+    out.frame_symbol.push_back(s.frame_symbol[i]);
+    out.audio_seconds += s.feats[i].rows() * 0.01;
+  }
+  return out;
+}
+
+LasConfig config_for(const LasTrainOptions& opt) {
+  if (opt.init_from.empty()) return opt.model;
+  return load_las(opt.init_from)->cfg;
+}
+
 class LasTask : public TrainTask {
  public:
-  explicit LasTask(const LasTrainOptions& opt) : opt_(opt), init_rng_(opt.seed), model_(opt.model, init_rng_) {
-    train_ = load_las_split(split_dir(opt.data, "train"), opt.model.feat_dim, nullptr, nullptr, &model_.feat_mean,
-                            &model_.feat_std, opt.quiet);
-    valid_ = load_las_split(split_dir(opt.data, "valid"), opt.model.feat_dim, &model_.feat_mean, &model_.feat_std,
-                            nullptr, nullptr, opt.quiet);
+  explicit LasTask(const LasTrainOptions& opt) : opt_(opt), init_rng_(opt.seed), model_(config_for(opt), init_rng_) {
+    if (!opt.init_from.empty()) {
+      auto init = load_las(opt.init_from);
+      auto src = init->named_parameters();
+      auto dst = model_.named_parameters();
+      for (size_t i = 0; i < dst.size(); ++i) dst[i].second->value = src[i].second->value;
+    }
+    const int dim = model_.cfg.feat_dim;
+    train_ = load_las_split(split_dir(opt.data, "train"), dim, nullptr, nullptr, &model_.feat_mean, &model_.feat_std, opt.quiet);
+    std::error_code ec;
+    if (fs::is_directory(fs::path(opt.data) / "valid", ec)) {
+      valid_ = load_las_split(split_dir(opt.data, "valid"), dim, &model_.feat_mean, &model_.feat_std, nullptr, nullptr, opt.quiet);
+    } else {  // hold out every 10th training utterance
+      valid_.set = every_nth(train_.set, 10, true);
+      train_.set = every_nth(train_.set, 10, false);
+      if (valid_.set.feats.empty() || train_.set.feats.empty())
+        throw FileError(opt.data, "too few utterances to hold out a validation tenth");
+    }
     buckets_ = frame_buckets(train_.set, opt.batch);
     for (auto& t : train_.set.texts) targets_ += (int64_t)t.size() + 1;
   }
@@ -139,9 +172,11 @@ class LasTask : public TrainTask {
   RunSettings run_settings() const override {
     char buf[64];
     std::snprintf(buf, sizeof buf, "ls%g-ss%g-sa%d", opt_.extras.label_smoothing, opt_.extras.sampling, (int)opt_.spec_augment);
-    return {{"run.data_digest", set_digest(train_.set) + set_digest(valid_.set)},
-            {"run.batch", std::to_string(opt_.batch)},
-            {"run.las_training", buf}};
+    RunSettings r = {{"run.data_digest", set_digest(train_.set) + set_digest(valid_.set)},
+                     {"run.batch", std::to_string(opt_.batch)},
+                     {"run.las_training", buf}};
+    if (!opt_.init_from.empty()) r["run.init_from"] = opt_.init_from;
+    return r;
   }
 
  private:

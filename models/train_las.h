@@ -5,7 +5,9 @@
 // --mel-bins bins (cached beside the data, corpora/feature_cache.h), normalised with the training
 // set's global mean and deviation, which the model file keeps. Batches: utterances of similar
 // frame count (corpora/speech_batches.h), SpecAugment on the training copies when asked.
-// Validation: greedy-decoding CER (%) on the valid split; the best model on it is kept.
+// Validation: greedy-decoding CER (%) on the valid split; the best model on it is kept. A set with
+// no valid/ (the Asterisk prompts: train/ and test/) validates on every 10th training utterance,
+// held out of training.
 #pragma once
 #include <string>
 
@@ -35,6 +37,8 @@ struct LasTrainOptions : LoopOptions {
   std::string data;
   int batch = 16;
   bool spec_augment = false;
+  std::string init_from;  // start from this LAS model's weights and sizes (fine-tuning); features are
+                          // normalised with the new training set's statistics
 };
 
 TrainResult train_las(const LasTrainOptions& opt);

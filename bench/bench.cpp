@@ -133,8 +133,9 @@ nlohmann::json bench_probe(const Corpus& corpus, const std::string& model_path, 
   std::shared_ptr<const CharLM> model;
   if (!model_path.empty()) {
     AnyModel any = load_any_model(model_path);
-    if (!any.charlm) throw std::invalid_argument(model_path + ": the probe bench needs a character LM");
-    model = any.charlm;
+    if (any.format != "memsig-charlm" && any.format != "memsig-charlm-factorized")
+      throw std::invalid_argument(model_path + ": the probe bench needs a character LM");
+    model = any.as<CharLM>();
   } else {
     Rng rng(1);
     model = std::make_shared<CharLM>(CharLMConfig{}, rng);

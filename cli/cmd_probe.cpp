@@ -13,6 +13,7 @@
 #include "figures/signature_plots.h"
 #include "models/model_file.h"
 #include "probe/sources.h"
+#include "probe/las_source.h"
 #include "probe/signature.h"
 
 namespace memsig::cli {
@@ -53,7 +54,7 @@ void check_output_folder(const std::string& dir, const std::vector<NamedPath>& i
 
 void add_signature(CLI::App& app) {
   auto* cmd = app.add_subcommand("signature", "memory signature: probe what each layer's state remembers of past inputs");
-  static std::string model_path, corpus, train, valid, test, layers = "all", state, out;
+  static std::string model_path, corpus, train, valid, test, layers = "all", state, out, speech;
   static SignatureOptions o;
   cmd->add_option("--model", model_path, "a char LM (.safetensors) or an n-gram model (.arpa)")->required();
   auto* c = cmd->add_option("--corpus", corpus, "shakespeare | ptb | wsj:PATH | FILE");
@@ -61,6 +62,9 @@ void add_signature(CLI::App& app) {
   cmd->add_option("--valid", valid);
   cmd->add_option("--test", test);
   c->excludes(tr);
+  auto* sp = cmd->add_option("--data", speech, "a speech set DIR (train/, valid/, test/ data directories) for a LAS model");
+  sp->excludes(c);
+  sp->excludes(tr);
   cmd->add_option("--layers", layers, "all, or 1-based layer numbers: 1,3")->capture_default_str();
   cmd->add_option("--max-lag,--max-delta", o.states.max_lag, "L: decoders for lags 1..L")->capture_default_str()->check(integer_in(1, 100));
   cmd->add_option("--state", state, "c | h | ch (LSTM; default c), h (GRU)");
@@ -84,16 +88,29 @@ void add_signature(CLI::App& app) {
   add_common(cmd);
   add_device(cmd);
   cmd->callback([] {
-    if (corpus.empty() && (train.empty() || valid.empty() || test.empty()))
-      throw CLI::ValidationError("signature needs --corpus, or --train, --valid and --test");
+    if (corpus.empty() && speech.empty() && (train.empty() || valid.empty() || test.empty()))
+      throw CLI::ValidationError("signature needs --corpus, or --train, --valid and --test (--data for a LAS model)");
     std::vector<NamedPath> in = corpus_inputs("--corpus", corpus);
     for (auto* f : {&train, &valid, &test})
       if (!f->empty()) in.push_back({f == &train ? "--train" : f == &valid ? "--valid" : "--test", *f});
+    if (!speech.empty()) in.push_back({"--data", speech});
     in.push_back({"--model", model_path});
     check_output_folder(out, in);
-    auto source_ptr = state_source(load_any_model(model_path), state);
+    std::unique_ptr<StateSource> source_ptr;
+    Corpus data;
+    if (!speech.empty()) {  // a speech model on a speech set
+      std::shared_ptr<const LAS> las = load_las(model_path);
+      source_ptr = las_state_source(las);
+      data = speech_corpus(*las, speech, o.quiet);
+    } else {
+      if (file_exists(model_path) && model_path.size() > 12 &&
+          model_path.compare(model_path.size() - 12, 12, ".safetensors") == 0 &&
+          is_las_file(load_safetensors(model_path).metadata))
+        throw FileError(model_path, "is a LAS speech model: give its speech set with --data DIR");
+      source_ptr = state_source(load_any_model(model_path), state);
+      data = corpus.empty() ? load_split_files(train, valid, test) : load_corpus(corpus);
+    }
     const StateSource& source = *source_ptr;
-    Corpus data = corpus.empty() ? load_split_files(train, valid, test) : load_corpus(corpus);
     o.states.entries = parse_layers(layers, (int)source.entries().size());
     o.probe.seed = o.states.seed;
     o.probe.quiet = o.quiet;
@@ -182,11 +199,12 @@ void add_figure(CLI::App& app) {
   auto* cmd = app.add_subcommand("figure", "reproduce a figure of the paper (fig1..fig6, or all = fig1..fig5)");
   static std::string which;
   static FigureOptions o;
-  cmd->add_option("name", which, "fig1 | fig2 | fig3 | fig4 | fig5 | fig6 | all")->required()
-      ->check(CLI::IsMember({"fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "all"}));
+  cmd->add_option("name", which, "fig1 | fig2 | fig3 | fig4 | fig5 | fig6 | fig7 | all")->required()
+      ->check(CLI::IsMember({"fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "all"}));
   cmd->add_option("--preset", o.preset, "fig2-fig5: quick (tiny models, seconds) | full")->capture_default_str()
       ->check(CLI::IsMember({"quick", "full"}));
   cmd->add_option("--model", o.model, "reuse this model (trained when missing)");
+  cmd->add_option("--data", o.data, "fig7: a speech set DIR (train/, valid/, test/); synthesized when not given");
   cmd->add_option("--out", o.out_dir, "where the PNG goes")->capture_default_str();
   cmd->add_option("--work", o.work_dir, "models, signatures and CSVs")->capture_default_str();
   cmd->add_option("--train-minutes", o.train_minutes, "fig1: CPU minutes of training")->capture_default_str()->check(real_in(0, 1e6, true));
@@ -207,9 +225,9 @@ void add_figure(CLI::App& app) {
     auto run = [](FigureOptions f) {
       const std::vector<std::pair<std::string, void (*)(const FigureOptions&)>> recipes = {
           {"fig5", figure_fig5}, {"fig3", figure_fig3}, {"fig4", figure_fig4}, {"fig2", figure_fig2}, {"fig1", figure_fig1},
-          {"fig6", figure_fig6}};  // fig6 is not in "all": it needs a factorized model (--model) or trains one
+          {"fig6", figure_fig6}, {"fig7", figure_fig7}};  // fig6, fig7 are not in "all": each trains its own kind of model
       for (auto& [name, recipe] : recipes) {
-        if (which != name && !(which == "all" && name != "fig6" && (name != "fig1" || f.preset == "full"))) continue;
+        if (which != name && !(which == "all" && name != "fig6" && name != "fig7" && (name != "fig1" || f.preset == "full"))) continue;
         f.figure = name;
         recipe(f);
         if (!f.plan && f.entry.empty()) {  // an assembled figure: its plan job is done

@@ -21,6 +21,7 @@ void add_bench(CLI::App& app);
 void add_states(CLI::App& app);
 void add_ngram(CLI::App& app);
 void add_speech(CLI::App& app);
+void add_las(CLI::App& app);
 
 // Options every command shares: --threads.
 void add_common(CLI::App* cmd);

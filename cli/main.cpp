@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   memsig::cli::add_bench(app);
   memsig::cli::add_ngram(app);
   memsig::cli::add_speech(app);
+  memsig::cli::add_las(app);
   if (argc == 1) {  // no command: say what there is
     std::printf("%s", app.help().c_str());
     return 0;

@@ -4,12 +4,31 @@
 // padded positions have mask 0.
 #pragma once
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "corpora/symbols.h"
 #include "engine/rng.h"
 
 namespace memsig {
+
+// What a batch of a corpus with features (speech) carries beside its symbols: frames, time-major
+// [T*B*D] (row t*B + b: frame t of sequence b, 0 past its end), each sequence's frame count, and for
+// each symbol c_i of sequence b the frame at which it is spoken (symbol_frame[b][i-1], -1 unknown).
+struct FrameFeatures {
+  int T = 0, D = 0;
+  std::vector<float> feats;
+  std::vector<int> frames;
+  std::vector<std::vector<int>> symbol_frame;
+};
+
+// A corpus whose segments have features: the features of the segments `indices` of a split.
+class BatchFeatureSource {
+ public:
+  virtual ~BatchFeatureSource() = default;
+  virtual std::shared_ptr<const FrameFeatures> batch(const std::string& split, const std::vector<int>& indices) const = 0;
+};
 
 struct Batch {
   int T = 0, B = 0;                // steps (longest segment + 1) and sequences
@@ -19,6 +38,7 @@ struct Batch {
   std::vector<int> lengths;        // per sequence: n + 1 real steps
   std::vector<int> segments;       // index of each sequence's segment in the source list
   int64_t n_targets = 0;
+  std::shared_ptr<const FrameFeatures> features;  // null for text
 };
 
 // Groups of segment indices of similar length, at most batch_size each, in ascending length.

@@ -13,9 +13,11 @@
 // Files are looked up in $MEMSIG_CORPORA, else in ~/.cache/memsig/corpora; a missing file is
 // downloaded there from its public address with curl when online.
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "corpora/batches.h"
 #include "corpora/symbols.h"
 
 namespace memsig {
@@ -26,6 +28,8 @@ struct Corpus {
   std::string name;
   std::vector<Segment> train, valid, test;
   const std::vector<Segment>& split(const std::string& which) const;  // "train" | "valid" | "test"
+  // Speech: the segments are transcripts and batches carry their frames (null for text corpora).
+  std::shared_ptr<const BatchFeatureSource> features;
 };
 
 std::string corpora_dir();

@@ -9,6 +9,7 @@ struct Plan;
 struct FigureOptions {
   std::string preset = "full"; // quick | full (figures 2-5: sizes, time budgets, positions)
   std::string model;           // reuse this model; trained here when the file is missing
+  std::string data;            // fig7: a speech set (train/, valid/, test/); synthesized when empty
   std::string out_dir = "figures";
   std::string work_dir = "runs/figures";
   double train_minutes = 10;   // when training
@@ -44,6 +45,9 @@ void figure_fig4(const FigureOptions& opt);
 // Figure 5: a 1-layer GRU minus a character 5-gram on PTB, per symbol; both perplexities; their
 // interpolation.
 void figure_fig5(const FigureOptions& opt);
+// Figure 7: a LAS model on (synthesized) read speech: the first and last listener layers' and the
+// speller query's signatures, the test CER, and the paper's two LAS claims measured (fig7.cpp).
+void figure_fig7(const FigureOptions& opt);
 
 // Figure 6: a bigram-factorized LSTM on Tiny Shakespeare + PTB: signatures of its base kernel and
 // of single bases, every basis's ablation read by decoders trained once, the permutation test of

@@ -22,9 +22,15 @@ namespace {
 
 const char* kCurveHeader = "seconds,epoch,step,chars,train_bpc,valid_bpc,valid_ppl\n";
 
-// A validation result this far above the uniform model's log2(33) bits means the run diverged.
-constexpr double kDivergedBpc = 20.0;
+// The divergence bounds (20 bpc for the char LM, far above the uniform model's log2(33) bits) come
+// from the task's TrainMetric.
 constexpr int kDivergenceWindow = 20;  // steps the training loss is averaged over for that test
+
+std::string fmt_fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
 
 std::string g(double v) {
   char buf[32];
@@ -63,6 +69,7 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
   settings["run.clip"] = g(opt.clip);
   if (opt.optimizer == "sgd") settings["run.momentum"] = g(opt.momentum);
 
+  const TrainMetric metric = task.metric();
   const std::string ckpt_path = opt.out + ".ckpt";
   const int n_batches = task.batches_per_epoch();
   TrainProgress prog;
@@ -113,8 +120,9 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
   auto validate = [&]() {
     last_validated = prog.step;
     double bpc = task.validate();
-    if (!std::isfinite(bpc)) stop("the validation bpc is " + g(bpc), prog.step);
-    if (bpc > kDivergedBpc) stop("the model diverged: validation bpc " + g(bpc) + " (a uniform guess gives 5.04)", prog.step);
+    if (!std::isfinite(bpc)) stop("the validation " + metric.valid_name + " is " + g(bpc), prog.step);
+    if (bpc > metric.diverged_valid)
+      stop("the model diverged: validation " + metric.valid_name + " " + g(bpc) + " (" + metric.uniform_hint + ")", prog.step);
     double train_bpc = since_eval.count > 0 ? since_eval.nats / since_eval.count / std::log(2.0) : NAN;
     since_eval = XentStats{};
     char row[256];
@@ -128,8 +136,9 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
       stop_point("train.best");
     }
     if (!opt.quiet)
-      std::fprintf(stderr, "valid  epoch %d step %lld  %s  bpc %.4f  perplexity %.3f%s\n", prog.epoch + 1,
-                   (long long)prog.step, fmt_duration(clock.elapsed()).c_str(), bpc, std::pow(2.0, bpc),
+      std::fprintf(stderr, "valid  epoch %d step %lld  %s  %s %.4f%s%s\n", prog.epoch + 1, (long long)prog.step,
+                   fmt_duration(clock.elapsed()).c_str(), metric.valid_name.c_str(), bpc,
+                   metric.valid_is_bits ? ("  perplexity " + fmt_fixed(std::pow(2.0, bpc), 3)).c_str() : "",
                    best ? "  (best, saved)" : "");
     curve.write(opt.log_csv);
   };
@@ -160,9 +169,9 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
       recent.nats += stats.nats; recent.count += stats.count;
       if (prog.step % kDivergenceWindow == 0) {
         double bpc = recent.nats / std::max(recent.count, 1.0) / std::log(2.0);
-        if (bpc > kDivergedBpc)
-          stop("the model diverged: training loss " + g(bpc) + " bpc over the last " + std::to_string(kDivergenceWindow) +
-               " steps (a uniform guess gives 5.04)", prog.step);
+        if (bpc > metric.diverged_loss)
+          stop("the model diverged: training loss " + g(bpc) + " " + metric.loss_unit + " over the last " +
+               std::to_string(kDivergenceWindow) + " steps (" + metric.uniform_hint + ")", prog.step);
         recent = XentStats{};
       }
 
@@ -173,9 +182,9 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
         if (opt.max_minutes > 0) eta = std::min(eta, opt.max_minutes * 60 - now);
         if (opt.max_steps > 0)  // steps left at the average time per target of this window
           eta = std::min(eta, (opt.max_steps - prog.step) * ((double)prog.chars / prog.step) / std::max(rate, 1.0));
-        std::fprintf(stderr, "train  epoch %d/%d  batch %d/%d  %.1fk chars/s  loss %.4f bpc  elapsed %s  ETA %s  threads %d\n",
-                     prog.epoch + 1, opt.epochs, prog.next_batch + 1, n_batches, rate / 1000,
-                     window.nats / window.count / std::log(2.0), fmt_duration(now).c_str(), fmt_duration(eta).c_str(),
+        std::fprintf(stderr, "train  epoch %d/%d  batch %d/%d  %.1fk %s/s  loss %.4f %s  elapsed %s  ETA %s  threads %d\n",
+                     prog.epoch + 1, opt.epochs, prog.next_batch + 1, n_batches, rate / 1000, metric.targets.c_str(),
+                     window.nats / window.count / std::log(2.0), metric.loss_unit.c_str(), fmt_duration(now).c_str(), fmt_duration(eta).c_str(),
                      get_threads());
         window = XentStats{};
         meter.reset(now, prog.chars);

@@ -38,15 +38,29 @@ struct LoopOptions {
   bool quiet = false;
 };
 
+// What a task's numbers mean, for the progress lines and the divergence guard. The defaults are
+// the char LM's: a rate in chars/s, the training loss in bits per char, validation in bpc (with its
+// perplexity), diverged above 20 bpc.
+struct TrainMetric {
+  std::string targets = "chars";      // what the rate counts (the targets of the loss)
+  std::string loss_unit = "bpc";      // the training loss, in bits per target
+  std::string valid_name = "bpc";     // what validate() returns (lower is better)
+  bool valid_is_bits = true;          // print the perplexity 2^valid beside it
+  double diverged_loss = 20;          // training loss (bits per target, over 20 steps) above this: diverged
+  double diverged_valid = 20;         // validation above this: diverged (infinity: no bound)
+  std::string uniform_hint = "a uniform guess gives 5.04";
+};
+
 class TrainTask {
  public:
+  virtual TrainMetric metric() const { return {}; }
   virtual ~TrainTask() = default;
   virtual Trainable& model() = 0;
   virtual int batches_per_epoch() const = 0;
   virtual int64_t targets_per_epoch() const = 0;
   // Mean loss (nats per target) of batch `index` (0 .. batches_per_epoch-1), adding to `stats`.
   virtual Var batch_loss(int index, Rng& dropout_rng, XentStats& stats) = 0;
-  virtual double validate() = 0;  // bits per target on the validation split
+  virtual double validate() = 0;  // bits per target on the validation split (or metric().valid_name)
   virtual std::string describe() const = 0;  // the data and the model, for the first progress line
   // What a resumed run must share with the one that wrote the checkpoint (data, batch, model
   // options not in its file metadata); the loop adds its own (seed, optimizer, lr, clip).

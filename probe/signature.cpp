@@ -50,12 +50,12 @@ std::vector<EntrySignature> probe_source(const StateSource& source, const Corpus
     if (!reused) {
       c.key.clear();  // invalid until all three are in
       so.max_positions = opt.max_train_positions;
-      c.train = extract_states(source, corpus.train, so);
+      c.train = extract_states(source, corpus.train, so, corpus.features.get(), "train");
       so.max_positions = opt.max_eval_positions;
       so.seed += 1;
-      c.valid = extract_states(source, corpus.valid, so);
+      c.valid = extract_states(source, corpus.valid, so, corpus.features.get(), "valid");
       so.seed += 1;
-      c.test = extract_states(source, corpus.test, so);
+      c.test = extract_states(source, corpus.test, so, corpus.features.get(), "test");
       c.key = key;
     }
     const StateSet &train = c.train, &valid = c.valid, &test = c.test;

@@ -11,7 +11,8 @@ int64_t StateSource::eligible_rows(const std::vector<Segment>& segs) const {
   return n;
 }
 
-StateSet extract_states(const StateSource& source, const std::vector<Segment>& segs, const StateOptions& opt) {
+StateSet extract_states(const StateSource& source, const std::vector<Segment>& segs, const StateOptions& opt,
+                        const BatchFeatureSource* features, const std::string& split) {
   if (opt.max_lag < 1) throw std::invalid_argument("the largest lag must be at least 1");
   const int L = opt.max_lag;
   auto all = source.entries();
@@ -34,6 +35,7 @@ StateSet extract_states(const StateSource& source, const std::vector<Segment>& s
   Rng rng(opt.seed);
   for (auto& idx : length_buckets(segs, opt.batch)) {
     Batch b = make_batch(segs, idx);
+    if (features) b.features = features->batch(split, idx);
     auto rows = source.run(b, out.entries);
     for (size_t r = 0; r < rows->rows(); ++r) {
       const int t = rows->position[r];

@@ -34,6 +34,8 @@ struct StateSet {
   int32_t target(int64_t i, int lag) const { return history[(size_t)i * max_lag + (lag - 1)]; }
 };
 
-StateSet extract_states(const StateSource& source, const std::vector<Segment>& segs, const StateOptions& opt);
+// `features` (speech corpora): attaches each batch's frames, read from split `split`.
+StateSet extract_states(const StateSource& source, const std::vector<Segment>& segs, const StateOptions& opt,
+                        const BatchFeatureSource* features = nullptr, const std::string& split = "");
 
 }  // namespace memsig

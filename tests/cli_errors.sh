@@ -119,6 +119,16 @@ awk '/^\\1-grams:/{s=1;print;next} s==1&&NF>=2&&$2=="a"{$1="-1e308"} {print}' "$
 expect_error "an ARPA log10 probability of -1e308" "log10 probability '-1e308' is out of range" -- \
   "$MEMSIG" ngram eval --model "$dir/huge.arpa" --text "$dir/text.txt"
 
+# memsig las: models, data sets and options.
+expect_error "las: a char LM as a LAS model" "$dir/m.safetensors: not a memsig LAS model" -- \
+  "$MEMSIG" las eval --model "$dir/m.safetensors" --data "$dir"
+expect_error "las: a folder that is not a speech set" "$dir: has no train/ data directory" -- \
+  "$MEMSIG" las train --data "$dir" --out "$dir/las.safetensors"
+[ -e "$dir/las.safetensors" ] && fail "a LAS model was written after a failed start"
+expect_error "las: --pyramid not below --listener-layers" "--pyramid must be below --listener-layers" -- \
+  "$MEMSIG" las train --data "$dir" --listener-layers 2 --pyramid 2 --out "$dir/las.safetensors"
+expect_error "las: a missing data directory" "$dir/none: no such data directory" -- \
+  "$MEMSIG" las train --data "$dir/none" --out "$dir/las.safetensors"
 leftovers=$(find "$dir" -name '*.tmp.*')
 [ -z "$leftovers" ] || fail "temporary files left behind: $leftovers"
 echo "CLI errors: ok"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every figure recipe (Figures 2-5) end to end on the quick preset (tiny models, seconds each): it
+# Every figure recipe (Figures 2-5, and 7) end to end on the quick preset (tiny models, seconds each): it
 # runs, writes its pictures and numbers, and a second run reuses every cached model and signature.
 # Skipped (77) when the corpora are not reachable (MEMSIG_CORPORA unset and nothing cached).
 set -euo pipefail
@@ -25,4 +25,15 @@ grep -q "fig6: .* bases with an effect" "$dir/log6" || fail "fig6 printed no per
 grep -q "fig6: pruning" "$dir/log6" || fail "fig6 printed no pruning"
 "$MEMSIG" figure fig6 --preset quick --work "$dir/work" --out "$dir/out" --quiet > "$dir/log6b" 2>&1 || { cat "$dir/log6b"; fail "fig6 second run"; }
 if grep -q "^== " "$dir/log6b"; then grep "^== " "$dir/log6b"; fail "the second fig6 run recomputed something"; fi
+# Figure 7 (LAS on synthesized speech): needs espeak-ng in the build to synthesize its speech set.
+if "$MEMSIG" figure fig7 --preset quick --work "$dir/work" --out "$dir/out" --quiet > "$dir/log7" 2>&1; then
+  for f in fig7.png fig7.json; do [ -s "$dir/out/$f" ] || fail "missing $f"; done
+  grep -q "fig7: claim last_over_first" "$dir/log7" || fail "fig7 measured no claims"
+  "$MEMSIG" figure fig7 --preset quick --work "$dir/work" --out "$dir/out" --quiet > "$dir/log7b" 2>&1 || { cat "$dir/log7b"; fail "fig7 second run"; }
+  if grep -q "^== " "$dir/log7b"; then grep "^== " "$dir/log7b"; fail "fig7's second run recomputed something"; fi
+elif grep -q "built with espeak-ng" "$dir/log7"; then
+  echo "fig7: this memsig has no espeak-ng: not run"
+else
+  cat "$dir/log7"; fail "figure fig7"
+fi
 echo "figure recipes (quick preset): ok"

@@ -1,0 +1,258 @@
+// cmd_las.cpp — memsig las train | decode | eval | attention: a Listen-Attend-Spell model on a speech
+// data set (models/las.h, models/train_las.h).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "engine/files.h"
+#include "engine/kernels.h"
+#include "engine/optim.h"
+#include "figures/las_plots.h"
+#include "models/train_las.h"
+
+namespace memsig::cli {
+
+namespace {
+
+using memsig::LasSplit;
+
+// The named split of DIR (or DIR itself when it is a data directory), normalised as the model was trained.
+LasSplit load_for(const LAS& m, const std::string& data, const std::string& split) {
+  std::string dir;
+  try {
+    dir = split_dir(data, split);
+  } catch (const FileError&) {
+    dir = data;  // a data directory (or manifest) given directly
+  }
+  if (m.feat_mean.empty()) throw FileError(data, "the model file has no feature normalisation (feat_mean)");
+  return load_las_split(dir, m.cfg.feat_dim, &m.feat_mean, &m.feat_std, nullptr, nullptr, true);
+}
+
+void print_skipped(const LasSplit& s) {
+  int n = 0;
+  for (auto& [why, c] : s.skipped) n += c;
+  if (n) {
+    std::fprintf(stderr, "skipped %d utterance%s:", n, n == 1 ? "" : "s");
+    for (auto& [why, c] : s.skipped) std::fprintf(stderr, " %d %s;", c, why.c_str());
+    std::fprintf(stderr, "\n");
+  }
+}
+
+void add_las_train(CLI::App* parent) {
+  auto* cmd = parent->add_subcommand("train", "train a LAS model on DIR/train, validating (greedy CER) on DIR/valid");
+  static LasTrainOptions o;
+  static bool paper = false;
+  o.epochs = 30;
+  o.lr = 1e-3f;
+  cmd->add_option("--data", o.data, "a speech set with train/ and valid/ data directories (memsig speech synth)")->required();
+  cmd->add_option("--mel-bins", o.model.feat_dim, "filterbank bins")->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->add_option("--listener-layers", o.model.listener_layers, "BLSTM layers in all")->capture_default_str()->check(CLI::Range(1, 6));
+  cmd->add_option("--pyramid", o.model.pyramid, "layers 1..P pair frames (frame rate reduced 2^P)")->capture_default_str()->check(CLI::Range(0, 5));
+  cmd->add_option("--listener-hidden", o.model.listener_hidden, "units per direction")->capture_default_str()->check(CLI::Range(1, 4096));
+  cmd->add_option("--speller-layers", o.model.speller_layers)->capture_default_str()->check(CLI::Range(1, 8));
+  cmd->add_option("--speller-hidden", o.model.speller_hidden)->capture_default_str()->check(CLI::Range(1, 4096));
+  cmd->add_option("--embed", o.model.embed)->capture_default_str()->check(CLI::Range(1, 4096));
+  cmd->add_option("--attention", o.model.attention, "attention MLP width")->capture_default_str()->check(CLI::Range(1, 4096));
+  cmd->add_flag("--paper", paper, "the paper's sizes: a BLSTM and 3 pyramidal BLSTMs of 256 per direction (8x), speller 2x512, attention 512");
+  cmd->add_option("--ctc-weight", o.model.ctc_weight, "joint CTC weight (0 = none)")->capture_default_str()->check(CLI::Range(0.0, 0.9));
+  cmd->add_option("--label-smoothing", o.extras.label_smoothing)->capture_default_str()->check(CLI::Range(0.0, 0.5));
+  cmd->add_option("--sampling", o.extras.sampling, "scheduled sampling: the probability of feeding the model's own previous guess")
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  cmd->add_flag("--spec-augment", o.spec_augment, "SpecAugment masks on the training features");
+  cmd->add_option("--init-from", o.init_from, "start from this LAS model (its sizes and weights): fine-tuning");
+  cmd->add_option("--epochs", o.epochs)->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", o.batch, "utterances per batch")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--lr", o.lr)->capture_default_str();
+  cmd->add_option("--clip", o.clip, "gradient-norm clip (0 = off)")->capture_default_str();
+  cmd->add_option("--seed", o.seed)->capture_default_str();
+  cmd->add_option("--out", o.out, "model file (best on valid); checkpoint at OUT.ckpt")->required();
+  cmd->add_flag("--resume", o.resume, "continue from OUT.ckpt");
+  cmd->add_flag("--allow-lr-change", o.allow_lr_change);
+  cmd->add_option("--max-minutes", o.max_minutes, "stop after this much training time")->capture_default_str();
+  cmd->add_option("--max-steps", o.max_steps)->capture_default_str();
+  cmd->add_option("--eval-every", o.eval_every, "also validate every N steps")->capture_default_str();
+  cmd->add_option("--log", o.log_csv, "learning curve (CSV; the valid_bpc column holds the valid CER %)");
+  cmd->add_flag("--quiet", o.quiet);
+  add_common(cmd);
+  cmd->callback([] {
+    if (paper) {
+      o.model.listener_layers = 4; o.model.pyramid = 3; o.model.listener_hidden = 256;
+      o.model.speller_layers = 2; o.model.speller_hidden = 512; o.model.attention = 512;
+    }
+    if (o.model.pyramid >= o.model.listener_layers) throw CLI::ValidationError("--pyramid must be below --listener-layers");
+    check_loop_options(o);
+    TrainResult r = train_las(o);
+    std::printf("best valid CER %.2f%%  (%d epochs, %.0f s) -> %s\n", r.best_valid_bpc, r.epochs_done, r.seconds, o.out.c_str());
+  });
+}
+
+void add_las_eval(CLI::App* parent, bool decode_only) {
+  auto* cmd = parent->add_subcommand(decode_only ? "decode" : "eval",
+                                     decode_only ? "decode a data set: one line per utterance, id and text"
+                                                 : "CER and WER of a data set (default: DIR/test), per utterance and total");
+  struct Opts {
+    std::string model, data, split = "test", out;
+    int beam = 8, batch = 16;
+    bool json = false;
+  };
+  static Opts a[2];
+  Opts& o = a[decode_only];
+  cmd->add_option("--model", o.model)->required();
+  cmd->add_option("--data", o.data, "a speech set (DIR/SPLIT) or a data directory")->required();
+  cmd->add_option("--split", o.split)->capture_default_str()->check(CLI::IsMember({"train", "valid", "test"}));
+  cmd->add_option("--beam", o.beam, "beam width (1 = greedy, batched)")->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->add_option("--batch", o.batch, "utterances per greedy batch")->capture_default_str()->check(CLI::PositiveNumber);
+  if (!decode_only) {
+    cmd->add_flag("--json", o.json, "the totals and every utterance as JSON");
+    cmd->add_option("--out", o.out, "write the per-utterance table (TSV: id, errors, length, reference, hypothesis)");
+  }
+  add_common(cmd);
+  cmd->callback([&o, decode_only] {
+    auto m = load_las(o.model);
+    LasSplit s = load_for(*m, o.data, o.split);
+    print_skipped(s);
+    SetDecoding d = decode_set(*m, s.set, o.beam, o.batch, true);
+    if (decode_only) {
+      for (size_t i = 0; i < d.hyps.size(); ++i) std::printf("%s %s\n", s.set.ids[i].c_str(), to_text(d.hyps[i].text).c_str());
+      return;
+    }
+    std::string table = "id\tchar_errors\tchars\tword_errors\twords\treference\thypothesis\n";
+    nlohmann::json utts = nlohmann::json::array();
+    for (size_t i = 0; i < d.hyps.size(); ++i) {
+      ErrorCounts e;
+      e.add(s.set.texts[i], d.hyps[i].text);
+      table += s.set.ids[i] + "\t" + std::to_string(e.char_errors) + "\t" + std::to_string(e.chars) + "\t" +
+               std::to_string(e.word_errors) + "\t" + std::to_string(e.words) + "\t" + to_text(s.set.texts[i]) + "\t" +
+               to_text(d.hyps[i].text) + "\n";
+      utts.push_back({{"id", s.set.ids[i]}, {"cer", e.cer()}, {"wer", e.wer()}, {"ref", to_text(s.set.texts[i])},
+                      {"hyp", to_text(d.hyps[i].text)}});
+    }
+    if (!o.out.empty()) write_text_atomically(o.out, table);
+    if (o.json) {
+      nlohmann::json j = {{"model", o.model}, {"data", o.data}, {"split", o.split}, {"beam", o.beam},
+                          {"utterances", d.hyps.size()}, {"cer", d.errors.cer()}, {"wer", d.errors.wer()},
+                          {"char_errors", d.errors.char_errors}, {"chars", d.errors.chars},
+                          {"word_errors", d.errors.word_errors}, {"words", d.errors.words}, {"seconds", d.seconds},
+                          {"per_utterance", utts}};
+      std::printf("%s\n", j.dump(1).c_str());
+      return;
+    }
+    std::printf("%s %s (%zu utterances, beam %d): CER %.2f%% (%lld/%lld)  WER %.2f%% (%lld/%lld)  %.1f s\n", o.data.c_str(),
+                o.split.c_str(), d.hyps.size(), o.beam, d.errors.cer(), (long long)d.errors.char_errors,
+                (long long)d.errors.chars, d.errors.wer(), (long long)d.errors.word_errors, (long long)d.errors.words,
+                d.seconds);
+  });
+}
+
+void add_las_attention(CLI::App* parent) {
+  auto* cmd = parent->add_subcommand("attention", "the attention matrix of one utterance (greedy decoding) as a PNG");
+  static std::string model, data, split = "test", utt, out;
+  cmd->add_option("--model", model)->required();
+  cmd->add_option("--data", data)->required();
+  cmd->add_option("--split", split)->capture_default_str()->check(CLI::IsMember({"train", "valid", "test"}));
+  cmd->add_option("--utt", utt, "utterance id (default: the first)");
+  cmd->add_option("--out", out, "the PNG")->required();
+  add_common(cmd);
+  cmd->callback([] {
+    auto m = load_las(model);
+    LasSplit s = load_for(*m, data, split);
+    int k = 0;
+    if (!utt.empty()) {
+      auto it = std::find(s.set.ids.begin(), s.set.ids.end(), utt);
+      if (it == s.set.ids.end()) throw FileError(data, "no utterance '" + utt + "' in the " + split + " split");
+      k = (int)(it - s.set.ids.begin());
+    }
+    SpeechBatch b = make_speech_batch(s.set, {k});
+    std::vector<Decoded> d = greedy_decode(*m, las_input(b), true);
+    ErrorCounts e;
+    e.add(s.set.texts[k], d[0].text);
+    std::string title = s.set.ids[k] + ": \"" + to_text(d[0].text) + "\" (CER " + std::to_string((int)(e.cer() + 0.5)) + "%)";
+    if (title.size() > 110) title = title.substr(0, 107) + "...";
+    draw_attention_png(out, title, d[0].text, d[0].attention, 10 * m->cfg.reduction());
+    std::printf("ref  %s\nhyp  %s\nCER %.2f%% -> %s\n", to_text(s.set.texts[k]).c_str(), to_text(d[0].text).c_str(), e.cer(),
+                out.c_str());
+  });
+}
+
+// Speed on random batches of a given shape (the same shapes scripts/las_ref.py bench times in
+// PyTorch): training steps (forward, backward, Adam) and greedy decoding at batch 1 for a fixed
+// number of output steps (no early stop, so both sides do the same work).
+void add_las_bench(CLI::App* parent) {
+  auto* cmd = parent->add_subcommand("bench", "training and batch-1 decoding speed on random batches (make bench)");
+  static LasConfig cfg;
+  static int batch = 16, frames = 340, symbols = 68, steps = 10, decodes = 5;
+  cmd->add_option("--batch", batch)->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--frames", frames)->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--symbols", symbols, "output steps per utterance")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--steps", steps, "training steps timed (after one warm-up)")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--decodes", decodes, "utterances decoded at batch 1")->capture_default_str()->check(CLI::PositiveNumber);
+  add_common(cmd);
+  cmd->callback([] {
+    Rng rng(1);
+    LAS m(cfg, rng);
+    std::vector<float> feats((size_t)frames * batch * cfg.feat_dim);
+    for (auto& v : feats) v = rng.normal();
+    std::vector<Segment> texts(batch, Segment(symbols));
+    for (auto& t : texts) for (auto& c : t) c = (uint8_t)(3 + rng.below(26));
+    std::vector<int> idx(batch);
+    for (int k = 0; k < batch; ++k) idx[k] = k;
+    Batch text = make_batch(texts, idx);
+    LasInput in;
+    in.T = frames; in.B = batch; in.D = cfg.feat_dim; in.feats = feats.data();
+    in.frames.assign(batch, frames);
+    in.text = &text;
+    Adam adam(m.parameters(), 1e-3f);
+    LasTrainExtras extras;
+    auto now = [] { return std::chrono::steady_clock::now(); };
+    train_step(adam, m.loss(in, extras, nullptr, nullptr), 5.0f);  // warm-up
+    auto t0 = now();
+    for (int s = 0; s < steps; ++s) train_step(adam, m.loss(in, extras, nullptr, nullptr), 5.0f);
+    double train_s = std::chrono::duration<double>(now() - t0).count();
+    // Greedy decoding at batch 1 for exactly `symbols` steps.
+    LasInput one = in;
+    one.B = 1;
+    one.frames = {frames};
+    std::vector<float> f1((size_t)frames * cfg.feat_dim);
+    for (int t = 0; t < frames; ++t)
+      std::copy_n(feats.data() + (size_t)t * batch * cfg.feat_dim, cfg.feat_dim, f1.data() + (size_t)t * cfg.feat_dim);
+    one.feats = f1.data();
+    t0 = now();
+    for (int d = 0; d < decodes; ++d) {
+      NoGrad ng;
+      ListenerOut lo = m.listen(one);
+      std::vector<Var> state = m.zero_state(1);
+      Var ctx = constant(Tensor({1, cfg.listener_out()}));
+      std::vector<int32_t> prev{kBos};
+      for (int i = 0; i < symbols; ++i) {
+        LAS::Step st = m.step(lo, prev, state, ctx);
+        state = st.state;
+        ctx = st.ctx;
+        const float* z = st.logits->value.ptr();
+        prev[0] = (int32_t)(std::max_element(z, z + cfg.vocab) - z);
+      }
+    }
+    double dec_s = std::chrono::duration<double>(now() - t0).count();
+    nlohmann::json j = {{"impl", "memsig"}, {"threads", get_threads()}, {"batch", batch}, {"frames", frames},
+                        {"symbols", symbols}, {"model", m.describe()},
+                        {"train_utts_per_s", steps * batch / train_s},
+                        {"train_x_realtime", steps * batch * frames * 0.01 / train_s},
+                        {"decode_ms_per_utt", 1000 * dec_s / decodes}, {"decode_x_realtime", decodes * frames * 0.01 / dec_s}};
+    std::printf("%s\n", j.dump().c_str());
+  });
+}
+
+}  // namespace
+
+void add_las(CLI::App& app) {
+  auto* cmd = app.add_subcommand("las", "Listen-Attend-Spell speech recognition: train, decode, eval, attention");
+  cmd->require_subcommand(1);
+  add_las_train(cmd);
+  add_las_eval(cmd, true);
+  add_las_eval(cmd, false);
+  add_las_attention(cmd);
+  add_las_bench(cmd);
+}
+
+}  // namespace memsig::cli

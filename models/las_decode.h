@@ -1,0 +1,40 @@
+// las_decode.h — decoding a LAS model (models/las.h) and scoring the result.
+//   greedy: every step takes the most likely symbol, the whole batch at once, until each utterance
+//           has emitted </s> (or max_len symbols);
+//   beam:   one utterance at a time, `width` hypotheses extended by every symbol each step, the best
+//           `width` kept; a hypothesis ending in </s> is finished; the search stops when `width`
+//           hypotheses are finished or none can beat the best finished one (scores only fall),
+//           and the best finished by log-probability per symbol (</s> counted) wins.
+// The maximum output length is the listener's (reduced) frame count plus 10: a grapheme needs at
+// least one reduced frame at any speaking rate this model can read.
+// CER = symbol edit distance / reference symbols, WER = word edit distance / reference words
+// (words split at spaces); totals sum the distances and reference lengths over utterances.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "corpora/symbols.h"
+#include "models/las.h"
+
+namespace memsig {
+
+struct Decoded {
+  Segment text;                              // without <s> and </s>
+  double logprob = 0;
+  std::vector<std::vector<float>> attention;  // per output step, over the reduced frames (greedy, when asked)
+};
+
+std::vector<Decoded> greedy_decode(const LAS& model, const LasInput& in, bool keep_attention = false);
+Decoded beam_decode(const LAS& model, const LasInput& in_one, int width);
+
+int edit_distance(const std::vector<int32_t>& a, const std::vector<int32_t>& b);
+std::vector<std::vector<int32_t>> words_of(const Segment& s);  // split at spaces (symbol id of ' ')
+
+struct ErrorCounts {
+  int64_t char_errors = 0, chars = 0, word_errors = 0, words = 0;
+  void add(const Segment& ref, const Segment& hyp);
+  double cer() const { return chars ? 100.0 * char_errors / chars : 0; }
+  double wer() const { return words ? 100.0 * word_errors / words : 0; }
+};
+
+}  // namespace memsig

@@ -1,0 +1,229 @@
+// The LAS model (models/las.h): it learns a tiny synthetic "speech" task (each symbol spoken as a
+// few noisy frames of its own pattern) well enough to spell held-out utterances; finite-difference
+// gradients through the whole model (listener, attention, speller, joint CTC, label smoothing);
+// model files round-trip; CER/WER counting; beam search at width 1 equals greedy decoding.
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include "engine/optim.h"
+#include "engine/safetensors.h"
+#include "models/las.h"
+#include "models/las_decode.h"
+#include "gradcheck.h"
+#include "temp_files.h"
+
+using namespace memsig;
+using namespace memsig::test;
+
+namespace {
+
+// Utterances over the letters a..d, 2-4 letters each; letter c is spoken as `frames` frames of
+// the pattern P_c (random, fixed by the seed) plus noise. Time-major features and a text Batch.
+struct ToyBatch {
+  int T = 0, B = 0, D = 6;
+  std::vector<float> feats;
+  std::vector<int> frames;
+  std::vector<Segment> texts;
+  Batch text;
+  LasInput input() const {
+    LasInput in;
+    in.T = T; in.B = B; in.D = D;
+    in.feats = feats.data();
+    in.frames = frames;
+    in.text = &text;
+    return in;
+  }
+};
+
+ToyBatch toy_batch(Rng& rng, int B, const std::vector<std::vector<float>>& patterns, int frames = 3) {
+  ToyBatch b;
+  b.B = B;
+  for (int k = 0; k < B; ++k) {
+    Segment s;
+    int n = 2 + (int)rng.below(3);
+    for (int i = 0; i < n; ++i) s.push_back(3 + (int)rng.below(4));  // a..d
+    b.texts.push_back(s);
+    b.frames.push_back(n * frames + 2);  // a frame of silence either side
+    b.T = std::max(b.T, b.frames.back());
+  }
+  b.feats.assign((size_t)b.T * B * b.D, 0.0f);
+  for (int k = 0; k < B; ++k)
+    for (int t = 1; t + 1 < b.frames[k]; ++t) {
+      int sym = b.texts[k][(t - 1) / frames] - 3;
+      for (int d = 0; d < b.D; ++d) b.feats[((size_t)t * B + k) * b.D + d] = patterns[sym][d] + 0.2f * rng.normal();
+    }
+  std::vector<int> idx(B);
+  for (int k = 0; k < B; ++k) idx[k] = k;
+  b.text = make_batch(b.texts, idx);
+  return b;
+}
+
+LasConfig toy_config() {
+  LasConfig c;
+  c.feat_dim = 6;
+  c.listener_layers = 2;
+  c.listener_hidden = 12;
+  c.speller_layers = 1;
+  c.speller_hidden = 24;
+  c.embed = 8;
+  c.attention = 12;
+  c.ctc_weight = 0.3f;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("LAS learns to spell a tiny synthetic speech task", "[las]") {
+  Rng rng(3);
+  std::vector<std::vector<float>> patterns(4, std::vector<float>(6));
+  for (auto& p : patterns)
+    for (auto& v : p) v = rng.uniform(-1.5f, 1.5f);
+  Rng init(1);
+  LAS model(toy_config(), init);
+  Adam adam(model.parameters(), 1e-2f);
+  LasTrainExtras extras;
+  double first = 0, last = 0;
+  for (int step = 0; step < 250; ++step) {
+    ToyBatch b = toy_batch(rng, 8, patterns);
+    LasLossStats st;
+    Var loss = model.loss(b.input(), extras, &rng, &st);
+    train_step(adam, loss, 5.0f);
+    double bits = st.att.nats / st.att.count / std::log(2.0);
+    if (step < 10) first += bits / 10;
+    if (step >= 240) last += bits / 10;
+  }
+  INFO("attention loss, bits per symbol: first 10 steps " << first << ", last 10 " << last);
+  CHECK(last < 0.3 * first);
+  ToyBatch held = toy_batch(rng, 32, patterns);
+  std::vector<Decoded> hyps = greedy_decode(model, held.input());
+  ErrorCounts e;
+  for (int k = 0; k < held.B; ++k) e.add(held.texts[k], hyps[k].text);
+  INFO("held-out CER " << e.cer() << "%");
+  CHECK(e.cer() < 10.0);
+  // Beam search at width 1 spells what greedy decoding spells.
+  ToyBatch one = toy_batch(rng, 1, patterns);
+  CHECK(beam_decode(model, one.input(), 1).text == greedy_decode(model, one.input())[0].text);
+  Segment beam8 = beam_decode(model, one.input(), 8).text;
+  CHECK(edit_distance(std::vector<int32_t>(beam8.begin(), beam8.end()),
+                      std::vector<int32_t>(one.texts[0].begin(), one.texts[0].end())) <= 1);
+}
+
+TEST_CASE("LAS loss: finite-difference gradients through listener, attention, speller and CTC", "[las]") {
+  Rng rng(4);
+  std::vector<std::vector<float>> patterns(4, std::vector<float>(6));
+  for (auto& p : patterns)
+    for (auto& v : p) v = rng.uniform(-1.0f, 1.0f);
+  LasConfig c = toy_config();
+  c.listener_hidden = 3; c.speller_hidden = 4; c.embed = 2; c.attention = 3;
+  Rng init(2);
+  LAS model(c, init);
+  ToyBatch b = toy_batch(rng, 2, patterns, 2);
+  LasTrainExtras extras;
+  extras.label_smoothing = 0.1f;
+  std::vector<Var> some;
+  for (auto& [name, p] : model.named_parameters())
+    if (name == "listener.0.weight_ih_l0_reverse" || name == "listener.1.bias_hh_l0" || name == "speller.0.weight_hh" ||
+        name == "att.key.weight" || name == "att.score.weight" || name == "out.bias" || name == "ctc.weight" ||
+        name == "embed.weight")
+      some.push_back(p);
+  REQUIRE(some.size() == 8);
+  check_gradients(some, [&] { return model.loss(b.input(), extras, nullptr, nullptr); }, 1e-3f, 2e-3f, 3e-2f);
+}
+
+TEST_CASE("LAS model files round-trip, bad metadata is refused", "[las]") {
+  Rng init(5);
+  LAS model(toy_config(), init);
+  model.feat_mean.assign(6, 0.5);
+  model.feat_std.assign(6, 2.0);
+  std::string path = temp_path("las.safetensors");
+  save_trainable(path, model);
+  auto back = load_las(path);
+  CHECK(weights_digest(*back) == weights_digest(model));
+  CHECK(back->feat_std == model.feat_std);
+  CHECK(back->file_metadata() == model.file_metadata());
+  auto meta = model.file_metadata();
+  meta["listener_layers"] = "0";
+  auto named = model.named_parameters();
+  std::vector<std::pair<std::string, const Tensor*>> tensors;
+  for (auto& [n, p] : named) tensors.push_back({n, &p->value});
+  save_safetensors(path, tensors, meta);
+  CHECK_THROWS_WITH(load_las(path), Catch::Contains("listener_layers"));
+  std::remove(path.c_str());
+}
+
+TEST_CASE("CER and WER count edits against the reference", "[las]") {
+  ErrorCounts e;
+  e.add(normalize("the cat sat"), normalize("the bat sat"));
+  CHECK(e.char_errors == 1);
+  CHECK(e.chars == 11);
+  CHECK(e.word_errors == 1);
+  CHECK(e.words == 3);
+  e.add(normalize("a b"), normalize("a b c"));
+  CHECK(e.char_errors == 3);
+  CHECK(e.word_errors == 2);
+  CHECK(e.wer() == Approx(40.0));
+}
+
+// Driven by tests/las_torch.sh: the model file written by scripts/las_ref.py (PyTorch 1.13) and, per
+// batch, PyTorch's loss and the gradient of every parameter; memsig must agree from the same weights.
+TEST_CASE("LAS agrees with the same model in PyTorch: loss and every gradient", "[.las_torch]") {
+  const char* dir = std::getenv("MEMSIG_LAS_REF");
+  REQUIRE(dir != nullptr);
+  auto model = load_las(std::string(dir) + "/las.safetensors");
+  std::ifstream in(std::string(dir) + "/ref.txt");
+  REQUIRE(in.good());
+  int cases = 0, T, B, D;
+  float smoothing;
+  while (in >> T >> B >> D >> smoothing) {
+    ToyBatch b;
+    b.T = T; b.B = B; b.D = D;
+    b.frames.resize(B);
+    for (auto& f : b.frames) in >> f;
+    std::vector<int> n(B);
+    for (auto& k : n) in >> k;
+    for (int k : n) {
+      Segment s(k);
+      for (auto& c : s) { int v; in >> v; c = (uint8_t)v; }
+      b.texts.push_back(s);
+    }
+    b.feats.resize((size_t)T * B * D);
+    for (auto& v : b.feats) in >> v;
+    std::vector<int> idx(B);
+    for (int k = 0; k < B; ++k) idx[k] = k;
+    b.text = make_batch(b.texts, idx);
+    double ref_loss;
+    int n_params;
+    in >> ref_loss >> n_params;
+    LasTrainExtras extras;
+    extras.label_smoothing = smoothing;
+    zero_grad(model->parameters());
+    Var loss = model->loss(b.input(), extras, nullptr, nullptr);
+    backward(loss);
+    INFO("batch " << cases);
+    CHECK(loss->value.data[0] == Approx(ref_loss).epsilon(1e-5));
+    auto named = model->named_parameters();
+    REQUIRE(n_params == (int)named.size());
+    for (int p = 0; p < n_params; ++p) {
+      std::string name;
+      int64_t count;
+      in >> name >> count;
+      Var mine;
+      for (auto& [nm, v] : named) if (nm == name) mine = v;
+      REQUIRE(mine);
+      REQUIRE(count == mine->value.numel());
+      double worst = 0, scale = 0;
+      for (int64_t i = 0; i < count; ++i) {
+        double g;
+        in >> g;
+        worst = std::max(worst, std::abs(g - mine->g().data[i]));
+        scale = std::max(scale, std::abs(g));
+      }
+      INFO("parameter " << name << ": largest gradient " << scale << ", largest difference " << worst);
+      CHECK(worst <= 1e-5 + 1e-4 * scale);
+    }
+    REQUIRE(in.good());
+    ++cases;
+  }
+  REQUIRE(cases == 3);
+}

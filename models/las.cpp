@@ -10,6 +10,7 @@
 #include "engine/safetensors.h"
 #include "engine/seq_ops.h"
 #include "engine/smoothed_xent.h"
+#include "models/model_file.h"
 
 namespace memsig {
 
@@ -254,19 +255,8 @@ std::unique_ptr<LAS> load_las(const std::string& path) {
   } catch (const std::logic_error&) {
     throw FileError(path, "metadata 'ctc_weight' = '" + ctc->second + "' is not a number in [0, 1)");
   }
-  auto sym = st.metadata.find("symbols");
-  if (sym == st.metadata.end()) throw FileError(path, "metadata has no 'symbols'");
-  try {
-    if (nlohmann::json::parse(sym->second).get<std::vector<std::string>>() != symbol_names())
-      throw FileError(path, "symbol table differs from memsig's 34 symbols");
-  } catch (const nlohmann::json::exception&) {
-    throw FileError(path, "metadata 'symbols' is not a JSON array of strings");
-  }
-  for (auto& [name, shape] : LAS::parameter_shapes(c)) {
-    const Tensor& t = st.at(path, name);
-    if (t.shape != shape)
-      throw FileError(path, "tensor '" + name + "' has shape " + t.shape_str() + ", expected " + Tensor::shape_str(shape));
-  }
+  check_symbols_metadata(path, st);
+  check_tensor_shapes(path, st, LAS::parameter_shapes(c));
   Rng rng(0);
   auto m = std::make_unique<LAS>(c, rng);
   auto mean = st.metadata.find("feat_mean"), sd = st.metadata.find("feat_std");

@@ -23,6 +23,26 @@ static int meta_int(const std::string& path, const SafeTensors& st, const std::s
   }
 }
 
+void check_symbols_metadata(const std::string& path, const SafeTensors& st) {
+  auto sym = st.metadata.find("symbols");
+  if (sym == st.metadata.end()) throw FileError(path, "metadata has no 'symbols'");
+  try {
+    if (nlohmann::json::parse(sym->second).get<std::vector<std::string>>() != symbol_names())
+      throw FileError(path, "symbol table differs from memsig's 34 symbols");
+  } catch (const nlohmann::json::exception&) {
+    throw FileError(path, "metadata 'symbols' is not a JSON array of strings");
+  }
+}
+
+void check_tensor_shapes(const std::string& path, const SafeTensors& st,
+                         const std::vector<std::pair<std::string, std::vector<int64_t>>>& shapes) {
+  for (auto& [name, shape] : shapes) {
+    const Tensor& t = st.at(path, name);
+    if (t.shape != shape)
+      throw FileError(path, "tensor '" + name + "' has shape " + t.shape_str() + ", expected " + Tensor::shape_str(shape));
+  }
+}
+
 std::unique_ptr<CharLM> model_from(const std::string& path, const SafeTensors& st) {
   auto fmt = st.metadata.find("format");
   if (fmt == st.metadata.end() || (fmt->second != "memsig-charlm" && fmt->second != kFactorizedFormat))
@@ -52,21 +72,10 @@ std::unique_ptr<CharLM> model_from(const std::string& path, const SafeTensors& s
   cfg.layers = meta_int(path, st, "layers", kMaxLayers);
   cfg.hidden = meta_int(path, st, "hidden", kMaxWidth);
   cfg.embed = meta_int(path, st, "embed", kMaxWidth);
-  auto sym = st.metadata.find("symbols");
-  if (sym == st.metadata.end()) throw FileError(path, "metadata has no 'symbols'");
-  try {
-    if (nlohmann::json::parse(sym->second).get<std::vector<std::string>>() != symbol_names())
-      throw FileError(path, "symbol table differs from memsig's 34 symbols");
-  } catch (const nlohmann::json::exception&) {
-    throw FileError(path, "metadata 'symbols' is not a JSON array of strings");
-  }
+  check_symbols_metadata(path, st);
   // Every tensor the metadata implies must be in the file with its shape before anything is
   // allocated: sizes then rest on bytes the file really has, not on what its metadata claims.
-  for (auto& [name, shape] : CharLM::parameter_shapes(cfg)) {
-    const Tensor& t = st.at(path, name);
-    if (t.shape != shape)
-      throw FileError(path, "tensor '" + name + "' has shape " + t.shape_str() + ", expected " + Tensor::shape_str(shape));
-  }
+  check_tensor_shapes(path, st, CharLM::parameter_shapes(cfg));
   Rng rng(0);
   auto model = std::make_unique<CharLM>(cfg, rng);
   for (auto& [name, p] : model->named_parameters()) p->value.data = st.at(path, name).data;

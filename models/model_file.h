@@ -23,6 +23,11 @@ namespace memsig {
 // save: save_trainable(path, model) (models/trainable.h) writes exactly this contract.
 constexpr int kMaxLayers = 64, kMaxWidth = 1 << 16;  // limits on metadata sizes
 std::unique_ptr<CharLM> model_from(const std::string& path, const SafeTensors& st);
+// Checks every model file shares: metadata 'symbols' is memsig's table, and each named tensor is in
+// the file with its shape (before anything is allocated). FileError naming the problem.
+void check_symbols_metadata(const std::string& path, const SafeTensors& st);
+void check_tensor_shapes(const std::string& path, const SafeTensors& st,
+                         const std::vector<std::pair<std::string, std::vector<int64_t>>>& shapes);
 std::unique_ptr<CharLM> load_model(const std::string& path);  // FileError naming the problem
 
 }  // namespace memsig

@@ -18,6 +18,17 @@ namespace memsig {
 
 namespace {
 
+// The progress line after each decoder epoch.
+void report_epoch(const ProbeOptions& opt, const std::vector<double>& best_valid, int epoch, int64_t rows,
+                  std::chrono::steady_clock::time_point start, bool stopping) {
+  double mean = 0;
+  for (double a : best_valid) mean += a / best_valid.size();
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::fprintf(stderr, "  decoders epoch %d/%d  %.0fk positions/s  mean best valid accuracy %.4f  elapsed %.0f s%s\n", epoch,
+               opt.max_epochs, (double)rows * epoch / secs / 1000, mean, secs, stopping ? "  (stopping: no decoder improved)" : "");
+}
+
+
 constexpr int V = kNumSymbols;
 
 // Per-dimension mean and 1/std of the training states.
@@ -232,14 +243,7 @@ Trained train_bank(Bank& bank, const Standardizer& z, const StateSet& train, con
       if (!opt.stop_together && since[d] >= opt.patience) ++stopped;
     }
     since_improved = improved ? 0 : since_improved + 1;
-    if (!opt.quiet) {
-      double mean = 0;
-      for (double a : tr.best_valid) mean += a / L;
-      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      std::fprintf(stderr, "  decoders epoch %d/%d  %.0fk positions/s  mean best valid accuracy %.4f  elapsed %.0f s%s\n",
-                   epoch, opt.max_epochs, (double)train.n * epoch / secs / 1000, mean, secs,
-                   since_improved >= opt.patience ? "  (stopping: no decoder improved)" : "");
-    }
+    if (!opt.quiet) report_epoch(opt, tr.best_valid, epoch, train.n, start, since_improved >= opt.patience);
   }
   return tr;
 }
@@ -498,14 +502,7 @@ Trained train_fused(const Bank& init, const Standardizer& z, const StateSet& tra
       if (!opt.stop_together && since[d] >= opt.patience) bank.stop(d);
     }
     since_improved = improved ? 0 : since_improved + 1;
-    if (!opt.quiet) {
-      double mean = 0;
-      for (double a : tr.best_valid) mean += a / L;
-      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      std::fprintf(stderr, "  decoders epoch %d/%d  %.0fk positions/s  mean best valid accuracy %.4f  elapsed %.0f s%s\n",
-                   epoch, opt.max_epochs, (double)train.n * epoch / secs / 1000, mean, secs,
-                   since_improved >= opt.patience ? "  (stopping: no decoder improved)" : "");
-    }
+    if (!opt.quiet) report_epoch(opt, tr.best_valid, epoch, train.n, start, since_improved >= opt.patience);
   }
   return tr;
 }

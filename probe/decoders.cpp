@@ -186,6 +186,19 @@ struct Trained {
   std::vector<int> best_epoch;
 };
 
+// Early stopping's bookkeeping after an epoch, for either bank: decoder d's weights are kept when
+// its valid accuracy improved; `since` counts the epochs since it last did. True when it improved.
+template <class AnyBank>
+bool keep_if_better(const AnyBank& bank, Trained& tr, std::vector<int>& since, size_t d, double acc, int epoch) {
+  since[d]++;
+  if (!(acc > tr.best_valid[d] + 1e-9)) return false;
+  tr.best_valid[d] = acc;
+  tr.best[d] = bank.snapshot(d);
+  tr.best_epoch[d] = epoch;
+  since[d] = 0;
+  return true;
+}
+
 // Trains a bank at one keep probability with per-decoder early stopping on valid.
 Trained train_bank(Bank& bank, const Standardizer& z, const StateSet& train, const StateSet& valid, size_t entry,
                    float keep, const ProbeOptions& opt, Rng& rng) {
@@ -231,15 +244,7 @@ Trained train_bank(Bank& bank, const Standardizer& z, const StateSet& train, con
       // A stopped decoder keeps training here (its parameters are its own: that changes no other
       // decoder), but nothing after its stop is kept: the protocol of the fused bank.
       if (!opt.stop_together && since[d] >= opt.patience) continue;
-      double acc = accuracy_at(valid, bank.lags[d], pred[d]);
-      since[d]++;
-      if (acc > tr.best_valid[d] + 1e-9) {
-        tr.best_valid[d] = acc;
-        tr.best[d] = bank.snapshot(d);
-        tr.best_epoch[d] = epoch;
-        improved = true;
-        since[d] = 0;
-      }
+      improved |= keep_if_better(bank, tr, since, d, accuracy_at(valid, bank.lags[d], pred[d]), epoch);
       if (!opt.stop_together && since[d] >= opt.patience) ++stopped;
     }
     since_improved = improved ? 0 : since_improved + 1;
@@ -490,15 +495,7 @@ Trained train_fused(const Bank& init, const Standardizer& z, const StateSet& tra
     bool improved = false;
     for (int d = 0; d < L; ++d) {
       if (pred[d].empty()) continue;  // stopped
-      double acc = accuracy_at(valid, init.lags[d], pred[d]);
-      since[d]++;
-      if (acc > tr.best_valid[d] + 1e-9) {
-        tr.best_valid[d] = acc;
-        tr.best[d] = bank.snapshot(d);
-        tr.best_epoch[d] = epoch;
-        improved = true;
-        since[d] = 0;
-      }
+      improved |= keep_if_better(bank, tr, since, d, accuracy_at(valid, init.lags[d], pred[d]), epoch);
       if (!opt.stop_together && since[d] >= opt.patience) bank.stop(d);
     }
     since_improved = improved ? 0 : since_improved + 1;

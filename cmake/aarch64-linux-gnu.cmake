@@ -1,5 +1,5 @@
 # Cross-compiling memsig for 64-bit Arm Linux (AArch64) on a Debian/Ubuntu machine:
-#   scripts/install-deps --arm64   (g++-aarch64-linux-gnu qemu-user libopenblas-openmp-dev:arm64 libstdc++6:arm64)
+#   scripts/install-deps --arm64   (the cross compiler, qemu-user, and the arm64 OpenBLAS, libstdc++, pkgconf and speech libraries)
 #   cmake -S . -B build-arm64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake
 #   cmake --build build-arm64 -j2
 #   scripts/arm64-check build-arm64      # the test subset under qemu-aarch64
@@ -19,6 +19,11 @@
 # So: when the arm64 libc is installed, run its own loader (no -L) with Debian's arm64 runtime
 # libraries (libstdc++6:arm64, libgomp1:arm64: scripts/install-deps --arm64 installs them); only
 # without it fall back to the cross toolchain's loader and libraries.
+#
+# The speech libraries (libsndfile, libsamplerate, KissFFT, zlib) are found through pkg-config:
+# the host's pkg-config would hand the x86_64 flags (-I/usr/include/x86_64-linux-gnu) to the Arm
+# compiler, so the cross build asks Debian's arm64 pkgconf (aarch64-linux-gnu-pkg-config, from
+# pkgconf:arm64) for the arm64 packages' flags. espeak-ng is left out of the cross build.
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
 set(MEMSIG_CROSS_TRIPLE aarch64-linux-gnu)
@@ -31,3 +36,10 @@ if(MEMSIG_QEMU_AARCH64 AND EXISTS /lib/ld-linux-aarch64.so.1)
 elseif(MEMSIG_QEMU_AARCH64)
   set(CMAKE_CROSSCOMPILING_EMULATOR ${MEMSIG_QEMU_AARCH64} -L /usr/${MEMSIG_CROSS_TRIPLE})
 endif()
+find_program(MEMSIG_CROSS_PKG_CONFIG ${MEMSIG_CROSS_TRIPLE}-pkg-config)
+if(NOT MEMSIG_CROSS_PKG_CONFIG)
+  message(FATAL_ERROR "${MEMSIG_CROSS_TRIPLE}-pkg-config not found: run scripts/install-deps --arm64 "
+    "(pkgconf:arm64 and the arm64 speech libraries)")
+endif()
+set(PKG_CONFIG_EXECUTABLE ${MEMSIG_CROSS_PKG_CONFIG} CACHE FILEPATH "pkg-config for the arm64 packages")
+set(MEMSIG_ESPEAK OFF CACHE BOOL "no espeak-ng in the cross build")

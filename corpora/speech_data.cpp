@@ -21,18 +21,26 @@ struct Line {
   std::string id, rest;  // first field; everything after it (leading blanks removed)
 };
 
-// The non-blank lines of a Kaldi table: "ID rest". Ids are unique; an id-only line has rest "".
-std::vector<Line> table(const std::string& content, const std::string& path) {
-  std::vector<Line> out;
-  std::set<std::string> seen;
+// Calls each(n, line) for the non-blank lines of a text file, n counting from 1, a trailing '\r'
+// (Windows line ends) removed.
+template <class Each>
+void for_each_nonblank_line(const std::string& content, Each each) {
   std::istringstream in(content);
   std::string line;
   int n = 0;
   while (std::getline(in, line)) {
     ++n;
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") != std::string::npos) each(n, line);
+  }
+}
+
+// The non-blank lines of a Kaldi table: "ID rest". Ids are unique; an id-only line has rest "".
+std::vector<Line> table(const std::string& content, const std::string& path) {
+  std::vector<Line> out;
+  std::set<std::string> seen;
+  for_each_nonblank_line(content, [&](int n, const std::string& line) {
     size_t a = line.find_first_not_of(" \t");
-    if (a == std::string::npos) continue;
     size_t b = line.find_first_of(" \t", a);
     Line l{n, line.substr(a, b == std::string::npos ? std::string::npos : b - a), ""};
     if (b != std::string::npos) {
@@ -43,7 +51,7 @@ std::vector<Line> table(const std::string& content, const std::string& path) {
     if (line.find('\0') != std::string::npos) throw FileError(path + ":" + std::to_string(n), "holds a NUL byte");
     if (!seen.insert(l.id).second) throw FileError(path + ":" + std::to_string(n), "duplicate id '" + l.id + "'");
     out.push_back(std::move(l));
-  }
+  });
   return out;
 }
 
@@ -186,13 +194,7 @@ SpeechData parse_manifest(const std::string& path, const std::string& content) {
   SpeechData d;
   d.source = path;
   std::string dir = fs::path(path).parent_path().string();
-  std::istringstream in(content);
-  std::string line;
-  int n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+  for_each_nonblank_line(content, [&](int n, const std::string& line) {
     size_t tab = line.find('\t');
     if (tab == std::string::npos || tab == 0) throw FileError(at(path, n), "expected 'PATH<TAB>transcript'");
     Utterance u;
@@ -203,10 +205,10 @@ SpeechData parse_manifest(const std::string& path, const std::string& content) {
     u.text = normalize(u.transcript);
     if (u.text.empty()) {
       d.skipped["no usable symbol in the transcript"]++;
-      continue;
+      return;
     }
     d.utts.push_back(std::move(u));
-  }
+  });
   return d;
 }
 

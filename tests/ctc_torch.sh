@@ -3,7 +3,6 @@
 # loss within 1e-5 relative and every logit's gradient within 1e-4. Skipped (77) without python3-torch.
 set -euo pipefail
 TESTS=$1
-/usr/bin/python3 -c "import torch" 2>/dev/null || { echo "python3-torch not installed: skipped"; exit 77; }
-dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
+source "$(dirname "$0")/torch_common.sh"
 /usr/bin/python3 "$(dirname "$0")/../scripts/ctc_ref.py" "$dir/ctc.txt"
 MEMSIG_CTC_REF="$dir/ctc.txt" "$TESTS" "[.ctc_torch]"

@@ -5,7 +5,6 @@
 # CTC on). Skipped (77) without python3-torch.
 set -euo pipefail
 TESTS=$1
-/usr/bin/python3 -c "import torch" 2>/dev/null || { echo "python3-torch not installed: skipped"; exit 77; }
-dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
+source "$(dirname "$0")/torch_common.sh"
 /usr/bin/python3 "$(dirname "$0")/../scripts/las_ref.py" check --out "$dir"
 MEMSIG_LAS_REF="$dir" "$TESTS" "[.las_torch]"

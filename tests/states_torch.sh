@@ -5,8 +5,7 @@
 set -euo pipefail
 MEMSIG=$1
 REF=$(dirname "$0")/../scripts/torch_ref.py
-/usr/bin/python3 -c "import torch" 2>/dev/null || { echo "python3-torch not installed: skipped"; exit 77; }
-dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
+source "$(dirname "$0")/torch_common.sh"
 for i in $(seq 80); do echo "line $i: the quick brown fox, it's $((i * 7)) jumps."; done > "$dir/text.txt"
 "$MEMSIG" corpus --corpus "$dir/text.txt" --split valid --out "$dir/valid.ids"
 for cell in lstm gru; do

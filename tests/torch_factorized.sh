@@ -8,21 +8,9 @@ set -euo pipefail
 MEMSIG=$1
 GRADS=$2
 REF=$(dirname "$0")/../scripts/torch_factorized.py
-/usr/bin/python3 -c "import torch" 2>/dev/null || { echo "python3-torch not installed: skipped"; exit 77; }
-dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
-/usr/bin/python3 - "$dir/text.txt" <<'PY'
-import random, sys
-random.seed(5)
-words = "the cat sat on a mat and it's 42 days, or not. who knows? alas poor yorick".split()
-with open(sys.argv[1], "w") as f:
-    for _ in range(300):
-        f.write(" ".join(random.choice(words) for _ in range(random.randint(1, 10))) + "\n")
-PY
+source "$(dirname "$0")/torch_common.sh"
+write_text "$dir/text.txt" 5 300 10
 "$MEMSIG" corpus --corpus "$dir/text.txt" --split valid --out "$dir/valid.ids"
-close() {  # |a - b| < 2e-5 bpc
-  /usr/bin/python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'  memsig {a:.6f}  torch {b:.6f}'); sys.exit(abs(a-b) > 2e-5)" "$1" "$2"
-}
-bpc() { /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['bpc'])"; }
 for cell in lstm gru; do
   echo "$cell: factorized model written by PyTorch"
   /usr/bin/python3 "$REF" export --cell $cell --layers 2 --hidden 12 --embed 6 --seed 3 --out "$dir/f_$cell.safetensors"

@@ -6,7 +6,8 @@
 //   "wsj:PATH"     the LDC WSJ text (licensed, never required): every file under PATH; SGML lines
 //                  (starting '<') and trailing utterance ids "(...)" are removed; split 90/5/5.
 //   any FILE       plain text, a segment per non-empty line, split 90/5/5 like Shakespeare.
-//   "A+B"          a mixture (e.g. shakespeare+ptb): every split is A's segments, then B's.
+//   "A+B"          a mixture (e.g. shakespeare+ptb): every split is A's segments, then B's;
+//                  Corpus::parts says which segments came from which (a domain-λ model needs it).
 // Segments that normalise to nothing are dropped; segments longer than kMaxSegment symbols are cut
 // into pieces of at most that length.
 //

@@ -361,13 +361,26 @@ void figure_fig6(const FigureOptions& opt) {
     };
     const std::vector<double> noise = cached("control_full_seed" + std::to_string(opt.seed + 1),
                                              [&] { return retrained(model, opt.seed + 1); });
+    // Memory per symbol (recall lost summed over lags, as memory_of) of any drop vector.
+    auto memory_vec = [&](const std::vector<double>& drop) {
+      std::vector<double> m(V, 0.0);
+      for (int d = 0; d < L; ++d)
+        for (int s = 0; s < V; ++s)
+          if (ab.count[d][s] >= kMinRecallCount) m[s] += drop[(size_t)d * V + s];
+      return m;
+    };
+    const auto noise_mem = memory_vec(noise);
+    const int noise_top = (int)(std::max_element(noise_mem.begin(), noise_mem.end(),
+                                                 [](double a, double b) { return std::abs(a) < std::abs(b); }) - noise_mem.begin());
+    std::printf("fig6: check-ablation control: retraining alone moves a symbol's memory (sum over lags) by up to %+.3f (%s)\n",
+                noise_mem[noise_top], symbol_label(noise_top).c_str());
     const auto noise_m = marginal(noise);
     double noise_rms = 0;
     for (double x : cells(noise)) noise_rms += x * x;
     noise_rms = std::sqrt(noise_rms / std::max<size_t>(1, cells(noise).size()));
     std::printf("fig6: check-ablation control (nothing removed, decoders retrained with seed %llu): marginal drop lags 1..5%s; "
                 "RMS over cells %.4f\n", (unsigned long long)(opt.seed + 1), fmt_lags(noise_m).c_str(), noise_rms);
-    out["ablation_check"]["control"] = {{"marginal_drop", noise_m}, {"rms_over_cells", noise_rms}, {"seed", opt.seed + 1}};
+    out["ablation_check"]["control"] = {{"marginal_drop", noise_m}, {"rms_over_cells", noise_rms}, {"seed", opt.seed + 1}, {"memory", noise_mem}};
     out["ablation_check"]["cache"] = ck_path;
     std::vector<double> all_once, all_re;
     for (int k : check) {
@@ -396,12 +409,21 @@ void figure_fig6(const FigureOptions& opt) {
             if (diff > worst) { worst = diff; worst_d = d; worst_s = s; }
           }
       const auto m_once = marginal(once), m_re = marginal(re);
+      // Memory profiles over symbols both ways; the symbol the once-trained view says it remembers most.
+      const auto mem_once = memory_vec(once), mem_re = memory_vec(re);
+      const double r_mem = pearson(mem_once, mem_re);
+      const int top_s = (int)(std::max_element(mem_once.begin(), mem_once.end()) - mem_once.begin());
+      std::printf("fig6: check-ablation basis '%s': memory of %s (sum over lags) once-trained %+.3f, retrained %+.3f, control %+.3f; "
+                  "r over symbols' memory %.3f\n", bigram_label(k).c_str(), symbol_label(top_s).c_str(), mem_once[top_s], mem_re[top_s],
+                  noise_mem[top_s], r_mem);
       std::printf("fig6: check-ablation basis '%s': marginal drop lags 1..5 once-trained%s | retrained%s; r over cells %.3f; "
                   "largest disagreement lag %d symbol %s: %+.4f vs %+.4f; |once - cached ablation| <= %.4f\n",
                   bigram_label(k).c_str(), fmt_lags(m_once).c_str(), fmt_lags(m_re).c_str(), r, worst_d + 1,
                   symbol_label(worst_s).c_str(), once[(size_t)worst_d * V + worst_s], re[(size_t)worst_d * V + worst_s], cache_dev);
       out["ablation_check"]["bases"].push_back(
           {{"basis", bigram_label(k)}, {"max_abs_diff_from_cached_ablation", cache_dev}, {"marginal_drop_once", m_once}, {"marginal_drop_retrained", m_re}, {"r_over_cells", r},
+           {"memory_once", mem_once}, {"memory_retrained", mem_re}, {"r_over_symbols_memory", r_mem},
+           {"top_symbol", {{"symbol", symbol_label(top_s)}, {"once", mem_once[top_s]}, {"retrained", mem_re[top_s]}, {"control", noise_mem[top_s]}}},
            {"largest_disagreement", {{"lag", worst_d + 1}, {"symbol", symbol_label(worst_s)},
                                      {"once", once[(size_t)worst_d * V + worst_s]}, {"retrained", re[(size_t)worst_d * V + worst_s]}}}});
     }

@@ -87,7 +87,7 @@ TEST_CASE("causal bigram lambda: zero prior, normalised counts of the bigrams re
   REQUIRE(d4[bigram_index(b, a)] == Approx(0.25));
 }
 
-TEST_CASE("a bigram-factorized LSTM and GRU learn a repetitive toy corpus; files keep their format", "[factorized][models]") {
+TEST_CASE("a bigram-factorized LSTM and GRU learn a repetitive toy corpus, and their files keep their format", "[factorized][models]") {
   Corpus c = toy_corpus();
   for (const char* cell : {"lstm", "gru"}) {
     SECTION(cell) {
@@ -209,7 +209,7 @@ TEST_CASE("a mixture's parts: which corpus each segment of a split came from", "
   REQUIRE(single.part_of("train", single.train.size() - 1) == 0);
 }
 
-TEST_CASE("domain lambda: each corpus's training-split bigram distribution, fixed over the segment; the model learns with it",
+TEST_CASE("domain lambda: each corpus's training-split bigram distribution, fixed over the segment, and the model learns with it",
           "[factorized][models]") {
   Corpus c = toy_mixture();
   TrainOptions o;

@@ -1,6 +1,7 @@
 // cmd_lm.cpp — the language-model commands: train, eval, sample, corpus.
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -59,8 +60,11 @@ void add_train(CLI::App& app) {
   static std::string factorized = "none", lambda = "causal";
   cmd->add_option("--factorized", factorized, "none | bigram: each layer's kernel W0 + sum_k lambda_k u_k v_k^T over 1156 bigram bases")
       ->capture_default_str()->check(CLI::IsMember({"none", "bigram"}));
-  cmd->add_option("--lambda", lambda, "with --factorized: causal (bigrams read so far in the segment; models/bigram_lambda.h)")
-      ->capture_default_str()->check(CLI::IsMember({"causal"}));
+  cmd->add_option("--lambda", lambda,
+                  "with --factorized: causal (the normalised counts of the bigrams read so far in the segment, 0 before the first) | "
+                  "domain (one fixed lambda per corpus, its training split's bigram distribution; the model stores it, and "
+                  "eval/sample/states/signature use the one of the --corpus given; models/bigram_lambda.h)")
+      ->capture_default_str()->check(CLI::IsMember({"causal", "domain"}));
   cmd->add_option("--dropout", o.model.dropout, "dropout on each layer's output")->capture_default_str()->check(real_in(0, 0.95));
   cmd->add_option("--epochs", o.epochs)->capture_default_str()->check(integer_in(1, 1000000));
   cmd->add_option("--batch", o.batch, "segments per batch")->capture_default_str()->check(integer_in(1, 65536));
@@ -86,6 +90,9 @@ void add_train(CLI::App& app) {
   cmd->callback([] {
     o.model.cell = parse_cell(cell);
     o.model.factorized = factorized == "bigram" ? Factorized::Bigram : Factorized::None;
+    if (lambda == "domain" && o.model.factorized == Factorized::None)
+      throw CLI::ValidationError("--lambda domain needs --factorized bigram");
+    o.model.lambda = lambda == "domain" ? LambdaMode::Domain : LambdaMode::Causal;
     check_loop_options(o);
     std::vector<NamedPath> in = corpus_inputs("--corpus", corpus);
     if (!o.init_from.empty()) in.push_back({"--init-from", o.init_from});
@@ -118,6 +125,8 @@ void add_eval(CLI::App& app) {
       AnyModel other = load_any_model(other_path);
       if (!other.lm) throw FileError(other_path, "a model of format '" + other.format + "' is not a language model");
       Corpus c = load_corpus(data.corpus);
+      select_corpus(model, model_path, c);
+      select_corpus(other, other_path, c);
       Interpolation ip = interpolate(*model.lm, *other.lm, c.valid, c.test, batch);
       nlohmann::json j = {{"model", model_path}, {"other", other_path}, {"data", data.corpus + ":test"},
                           {"weight", ip.weight}, {"valid_bpc", ip.valid_bpc}, {"targets", ip.mixed.targets},
@@ -134,9 +143,20 @@ void add_eval(CLI::App& app) {
       }
       return;
     }
-    std::vector<Segment> segs = data.load();
+    if (data.corpus.empty() && data.text.empty()) throw CLI::ValidationError("needs --corpus or --text");
     std::string source = data.describe();
-    EvalResult r = evaluate(*model.lm, segs, batch);
+    EvalResult r;
+    if (!data.corpus.empty()) {  // batches name each segment's corpus (a domain-λ model reads a mixture so)
+      Corpus c = load_corpus(data.corpus);
+      select_corpus(model, model_path, c);
+      r = evaluate_corpus(*model.lm, c, data.split, batch);
+    } else {
+      Corpus text;  // a --text file: a corpus named by the file (a domain-λ model has no λ for it)
+      text.name = std::filesystem::path(data.text).filename().string();
+      text.train = read_segments(data.text);
+      select_corpus(model, model_path, text);
+      r = evaluate(*model.lm, text.train, batch);
+    }
     if (r.targets == 0) throw std::invalid_argument(source + ": no text to evaluate (the split is empty)");
     if (!std::isfinite(r.bpc))
       throw FileError(model_path, "gives non-finite log-probabilities on " + source + " (bpc " + std::to_string(r.bpc) +
@@ -154,12 +174,13 @@ void add_eval(CLI::App& app) {
 
 void add_sample(CLI::App& app) {
   auto* cmd = app.add_subcommand("sample", "generate text from a model");
-  static std::string model_path, prime;
+  static std::string model_path, prime, corpus;
   static int length = 300, count = 5;
   static float temperature = 0.8f;
   static uint64_t seed = 1;
   cmd->add_option("--model", model_path)->required();
   cmd->add_option("--prime", prime, "text to start from")->capture_default_str();
+  cmd->add_option("--corpus", corpus, "a domain-lambda factorized model: the corpus whose training lambda to use (one it was trained on)");
   cmd->add_option("--length", length, "max symbols per line")->capture_default_str()->check(integer_in(1, 1000000));
   cmd->add_option("--lines", count, "segments to generate")->capture_default_str()->check(integer_in(1, 1000000));
   cmd->add_option("--temperature", temperature)->capture_default_str()->check(real_in(0, 100, true));
@@ -167,6 +188,7 @@ void add_sample(CLI::App& app) {
   add_common(cmd);
   cmd->callback([] {
     auto model = load_model(model_path);
+    if (model->domain_lambda()) select_corpus_name(*model, model_path, corpus);
     Rng rng(seed);
     for (int i = 0; i < count; ++i) std::printf("%s\n", sample_text(*model, rng, prime, length, temperature).c_str());
   });

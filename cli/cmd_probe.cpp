@@ -107,8 +107,10 @@ void add_signature(CLI::App& app) {
           model_path.compare(model_path.size() - 12, 12, ".safetensors") == 0 &&
           is_las_file(load_safetensors(model_path).metadata))
         throw FileError(model_path, "is a LAS speech model: give its speech set with --data DIR");
-      source_ptr = state_source(load_any_model(model_path), state);
+      AnyModel model = load_any_model(model_path);
       data = corpus.empty() ? load_split_files(train, valid, test) : load_corpus(corpus);
+      select_corpus(model, model_path, data);
+      source_ptr = state_source(model, state);
     }
     const StateSource& source = *source_ptr;
     o.states.entries = parse_layers(layers, (int)source.entries().size());
@@ -211,6 +213,9 @@ void add_figure(CLI::App& app) {
   cmd->add_option("--max-positions", o.max_train_positions)->capture_default_str()->check(integer_in(1, kNoLimit));
   cmd->add_option("--seed", o.seed)->capture_default_str()->check(integer_in(0, kNoLimit));
   cmd->add_flag("--quiet", o.quiet);
+  cmd->add_option("--check-ablation", o.check_ablation,
+                  "fig6: check the ablation view against decoders retrained per ablated model, for the six named bases and the N of "
+                  "largest memory (0 = no check)")->capture_default_str()->check(integer_in(0, 1156));
   static std::string plan_format, plan_file, entry;
   static bool status = false;
   cmd->add_option("--plan", plan_format, "write the study as jobs for a scheduler instead of running it: make | parallel | slurm")

@@ -1,11 +1,13 @@
 // cmd_states.cpp — `memsig states`: every layer's per-step states over a split or text, to one
 // safetensors file (layout in probe/state_dump.h).
 #include <cstdio>
+#include <filesystem>
 
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/device_option.h"
 #include "corpora/corpus.h"
+#include "models/any_model.h"
 #include "models/model_file.h"
 #include "probe/state_dump.h"
 
@@ -27,7 +29,19 @@ void add_states(CLI::App& app) {
     in.push_back({"--model", model_path});
     check_outputs(in, {{"--out", out}});
     auto model = load_model(model_path);
-    std::vector<Segment> segs = data.load();
+    if (data.corpus.empty() && data.text.empty()) throw CLI::ValidationError("needs --corpus or --text");
+    std::vector<Segment> segs;
+    if (!data.corpus.empty()) {
+      Corpus c = load_corpus(data.corpus);
+      select_corpus(*model, model_path, c);
+      segs = c.split(data.split);
+    } else {
+      Corpus text;  // a --text file: a corpus named by the file (a domain-λ model has no λ for it)
+      text.name = std::filesystem::path(data.text).filename().string();
+      text.train = read_segments(data.text);
+      select_corpus(*model, model_path, text);
+      segs = std::move(text.train);
+    }
     if (max_segments > 0 && (int64_t)segs.size() > max_segments) segs.resize(max_segments);
     auto info = dump_states(*model, segs, out, {{"data", data.describe()}, {"model_file", model_path}});
     std::printf("wrote %s: %lld rows from %lld segments, %.1f MiB\n", out.c_str(), (long long)info.rows,

@@ -37,6 +37,9 @@ struct Batch {
   std::vector<float> mask;         // [T*B], 1 where the target is real
   std::vector<int> lengths;        // per sequence: n + 1 real steps
   std::vector<int> segments;       // index of each sequence's segment in the source list
+  // per sequence: the corpus it came from (a mixture's part), where the batch's maker knows it
+  // (the trainer, evaluate_corpus); empty = not known (a domain-λ model then uses its selected corpus)
+  std::vector<std::string> domains;
   int64_t n_targets = 0;
   std::shared_ptr<const FrameFeatures> features;  // null for text
 };

@@ -129,6 +129,36 @@ const std::vector<Segment>& Corpus::split(const std::string& which) const {
   throw std::invalid_argument("unknown split '" + which + "' (expected train, valid or test)");
 }
 
+size_t CorpusPart::count(const std::string& split) const {
+  if (split == "train") return train;
+  if (split == "valid") return valid;
+  if (split == "test") return test;
+  throw std::invalid_argument("unknown split '" + split + "' (expected train, valid or test)");
+}
+
+std::vector<CorpusPart> Corpus::parts_or_self() const {
+  if (!parts.empty()) return parts;
+  return {CorpusPart{name, train.size(), valid.size(), test.size()}};
+}
+
+int Corpus::part_of(const std::string& which, size_t index) const {
+  if (index >= split(which).size()) throw std::out_of_range("segment " + std::to_string(index) + " is past the " + which + " split");
+  auto ps = parts_or_self();
+  for (size_t p = 0; p < ps.size(); ++p) {
+    if (index < ps[p].count(which)) return (int)p;
+    index -= ps[p].count(which);
+  }
+  throw std::logic_error("corpus '" + name + "': its parts do not cover its " + which + " split");
+}
+
+std::vector<Segment> Corpus::part_split(int part, const std::string& which) const {
+  auto ps = parts_or_self();
+  size_t begin = 0;
+  for (int p = 0; p < part; ++p) begin += ps.at(p).count(which);
+  const auto& segs = split(which);
+  return std::vector<Segment>(segs.begin() + begin, segs.begin() + begin + ps.at(part).count(which));
+}
+
 std::vector<std::string> corpus_files(const std::string& spec) {
   if (spec == "shakespeare") return {corpora_dir() + "/tinyshakespeare/input.txt"};
   if (spec == "ptb") return {corpora_dir() + "/ptb/ptb.train.txt", corpora_dir() + "/ptb/ptb.valid.txt", corpora_dir() + "/ptb/ptb.test.txt"};
@@ -165,6 +195,8 @@ Corpus load_corpus(const std::string& spec) {
       *to = *x;
       to->insert(to->end(), y->begin(), y->end());
     }
+    c.parts = a.parts_or_self();
+    for (auto& p : b.parts_or_self()) c.parts.push_back(p);
     return c;
   }
   if (spec == "shakespeare") {

@@ -6,7 +6,8 @@
 //   "wsj:PATH"     the LDC WSJ text (licensed, never required): every file under PATH; SGML lines
 //                  (starting '<') and trailing utterance ids "(...)" are removed; split 90/5/5.
 //   any FILE       plain text, a segment per non-empty line, split 90/5/5 like Shakespeare.
-//   "A+B"          a mixture (e.g. shakespeare+ptb): every split is A's segments, then B's.
+//   "A+B"          a mixture (e.g. shakespeare+ptb): every split is A's segments, then B's;
+//                  Corpus::parts says which segments came from which (a domain-λ model needs it).
 // Segments that normalise to nothing are dropped; segments longer than kMaxSegment symbols are cut
 // into pieces of at most that length.
 //
@@ -24,10 +25,23 @@ namespace memsig {
 
 constexpr size_t kMaxSegment = 1000;
 
+// One corpus of a mixture and how many segments it gives each split.
+struct CorpusPart {
+  std::string name;
+  size_t train = 0, valid = 0, test = 0;
+  size_t count(const std::string& split) const;
+};
+
 struct Corpus {
   std::string name;
   std::vector<Segment> train, valid, test;
   const std::vector<Segment>& split(const std::string& which) const;  // "train" | "valid" | "test"
+  // A mixture's corpora in order (each split is their segments one after another); empty for a
+  // single corpus, whose one part is itself (parts_or_self()).
+  std::vector<CorpusPart> parts;
+  std::vector<CorpusPart> parts_or_self() const;
+  int part_of(const std::string& split, size_t index) const;                  // index into parts_or_self()
+  std::vector<Segment> part_split(int part, const std::string& split) const;  // that part's segments of the split
   // Speech: the segments are transcripts and batches carry their frames (null for text corpora).
   std::shared_ptr<const BatchFeatureSource> features;
 };

@@ -13,6 +13,8 @@
 // (the same bases' ablation maps), fig6_all_bases.png (every basis's recall cost per symbol),
 // fig6.json (the numbers, the top bases per symbol, the permutation test of "a basis remembers the
 // letters of its own bigram", the pruning table). Everything expensive is cached under WORK/fig6.
+// --check-ablation N: the ablation view against decoders retrained on each ablated model's states,
+// for the six named bases and the N of largest memory (and a control: retrained, nothing removed).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -129,6 +131,8 @@ void figure_fig6(const FigureOptions& opt) {
   else if (!file_exists(model_path)) lab.model(mix, cfg, preset.budget_for(cfg.hidden), "mix", "", model_path);
   auto model = std::shared_ptr<CharLM>(load_model(model_path));
   if (model->bases() == 0) throw FileError(model_path, "is not a factorized model (fig6 needs --factorized bigram)");
+  if (model->domain_lambda())  // its probe data is a sample of the mixture, read without naming each segment's corpus
+    throw FileError(model_path, "has domain lambda: fig6 reads models with causal lambda (--lambda causal)");
   const int K = model->bases();
 
   // The probe's data: a sample of the mixture's train and valid segments, and a test set of the
@@ -227,39 +231,206 @@ void figure_fig6(const FigureOptions& opt) {
     std::fprintf(stderr, "fig6: ablations resumed at basis %d of %d (%s)\n", done, K, ab_path.c_str());
   }
   auto ablated = std::make_shared<CharLM>(*model);
-  for (int k = done; k < K; ++k) {
-    if (!segs_with[k].empty()) {
-      std::vector<Segment> segs;
-      for (int i : segs_with[k]) segs.push_back(probe_data.test[i]);
-      ablated->bases_on.assign(K, 1);
-      ablated->bases_on[k] = 0;
-      StateSet abl = extract_states(CharLMSource(ablated, ""), segs, st);
-      auto pred = decoders.predict(abl, 0);
-      std::vector<double> drop((size_t)L * V, 0.0);
-      for (int64_t r = 0, within = 0; r < abl.n; ++r) {
-        within = r > 0 && abl.segment[r - 1] == abl.segment[r] ? within + 1 : 0;  // rows of a segment are contiguous
-        const int64_t fr = first[segs_with[k][abl.segment[r]]] + within;        // the same row in the full test set
-        for (int d = 1; d <= L; ++d) {
-          const int32_t t = test.target(fr, d);
-          if (t < 0) continue;
-          drop[(size_t)(d - 1) * V + t] += (full_pred[d - 1][fr] == t) - (pred[d - 1][r] == t);
-        }
+  // Recall lost per [lag][symbol] when basis k is removed, read by the once-trained decoders (empty:
+  // no effect); only the test segments in which bigram k occurs are rerun.
+  auto ablation_drop = [&](int k) -> std::vector<double> {
+    if (segs_with[k].empty()) return {};
+    std::vector<Segment> segs;
+    for (int i : segs_with[k]) segs.push_back(probe_data.test[i]);
+    ablated->bases_on.assign(K, 1);
+    ablated->bases_on[k] = 0;
+    StateSet abl = extract_states(CharLMSource(ablated, ""), segs, st);
+    auto pred = decoders.predict(abl, 0);
+    std::vector<double> drop((size_t)L * V, 0.0);
+    for (int64_t r = 0, within = 0; r < abl.n; ++r) {
+      within = r > 0 && abl.segment[r - 1] == abl.segment[r] ? within + 1 : 0;  // rows of a segment are contiguous
+      const int64_t fr = first[segs_with[k][abl.segment[r]]] + within;        // the same row in the full test set
+      for (int d = 1; d <= L; ++d) {
+        const int32_t t = test.target(fr, d);
+        if (t < 0) continue;
+        drop[(size_t)(d - 1) * V + t] += (full_pred[d - 1][fr] == t) - (pred[d - 1][r] == t);
       }
-      bool any = false;
-      for (int d = 0; d < L; ++d)
-        for (int s = 0; s < V; ++s) {
-          double& x = drop[(size_t)d * V + s];
-          if (ab.count[d][s]) x /= ab.count[d][s];
-          any = any || x != 0.0;
-        }
-      if (any) ab.drop[k] = drop;
     }
+    bool any = false;
+    for (int d = 0; d < L; ++d)
+      for (int s = 0; s < V; ++s) {
+        double& x = drop[(size_t)d * V + s];
+        if (ab.count[d][s]) x /= ab.count[d][s];
+        any = any || x != 0.0;
+      }
+    return any ? drop : std::vector<double>{};
+  };
+  for (int k = done; k < K; ++k) {
+    ab.drop[k] = ablation_drop(k);
     if ((k + 1) % 50 == 0 || k + 1 == K) {
       write_text_atomically(ab_path, ablation_json(ab, k + 1).dump() + "\n");
       if (!opt.quiet) std::fprintf(stderr, "fig6: ablations %d/%d\n", k + 1, K);
     }
   }
   out["ablation"] = {{"cache", ab_path}, {"test_segments", probe_data.test.size()}, {"test_rows", test.n}};
+
+  // (2b) How well the ablation view (decoders trained once, on the full model) agrees with decoders
+  // retrained on each ablated model's own states, for the named bases and the `check_ablation` bases
+  // of largest memory: per-lag marginal drop both ways, the correlation over symbol x lag cells and
+  // the largest disagreement. The same probe settings, positions and seed as the once-trained
+  // decoders; a control retrains them on the full model with another seed (what retraining moves
+  // with nothing removed). Cached per basis (resumable).
+  if (opt.check_ablation > 0) {
+    std::vector<std::pair<double, int>> by_memory;
+    for (int k = 0; k < K; ++k) {
+      double total = 0;
+      for (double x : memory_of(ab, k)) total += x;
+      if (!ab.drop[k].empty()) by_memory.push_back({total, k});
+    }
+    std::sort(by_memory.rbegin(), by_memory.rend());
+    std::vector<int> check;
+    for (auto& b : named) check.push_back(bigram_of(b));
+    for (auto& [total, k] : by_memory) {
+      if ((int)check.size() >= (int)named.size() + opt.check_ablation) break;
+      if (std::find(check.begin(), check.end(), k) == check.end()) check.push_back(k);
+    }
+    const std::string ck_path = lab.path("fig6/check_ablation_" + model_tag + "_" +
+                                        key_hash({{"n_test", n_test}, {"L", L}, {"seed", opt.seed}, {"epochs", po.max_epochs},
+                                                  {"train", train_positions}, {"hidden", po.hidden}}) + ".json");
+    nlohmann::json ck = file_exists(ck_path) ? nlohmann::json::parse(read_file(ck_path)) : nlohmann::json::object();
+    // Recall lost per [lag][symbol] when decoders `pred` (on rows aligned with the full test set)
+    // answer instead of the once-trained decoders on the full model.
+    auto drop_of = [&](const std::vector<LagResult>& lags) {
+      std::vector<double> drop((size_t)L * V, 0.0);
+      for (int d = 1; d <= L; ++d)
+        for (int64_t r = 0; r < test.n; ++r)
+          if (const int32_t t = test.target(r, d); t >= 0)
+            drop[(size_t)(d - 1) * V + t] += (full_pred[d - 1][r] == t) - (lags[d - 1].test_predictions[r] == t);
+      for (int d = 0; d < L; ++d)
+        for (int s = 0; s < V; ++s)
+          if (ab.count[d][s]) drop[(size_t)d * V + s] /= ab.count[d][s];
+      return drop;
+    };
+    auto retrained = [&](std::shared_ptr<const CharLM> m, uint64_t seed) {
+      CharLMSource src(m, "");
+      StateOptions so2 = st;
+      so2.max_positions = train_positions;
+      StateSet tr = extract_states(src, probe_data.train, so2);
+      so2.max_positions = preset.eval_positions;
+      StateSet va = extract_states(src, probe_data.valid, so2);
+      so2.max_positions = 0;
+      StateSet te = extract_states(src, probe_data.test, so2);
+      if (te.n != test.n) throw std::logic_error("fig6: the ablated model's test rows differ from the full model's");
+      ProbeOptions p2 = po;
+      p2.seed = seed;
+      return drop_of(probe_layer(tr, va, te, 0, p2));
+    };
+    auto cached = [&](const std::string& key, auto compute) {
+      if (!ck.contains(key)) {
+        if (!opt.quiet) std::fprintf(stderr, "fig6: check-ablation: retraining decoders for %s\n", key.c_str());
+        ck[key] = compute();
+        write_text_atomically(ck_path, ck.dump() + "\n");
+      }
+      return ck[key].template get<std::vector<double>>();
+    };
+    // Per-lag marginal: accuracy lost over all test targets at that lag.
+    auto marginal = [&](const std::vector<double>& drop) {
+      std::vector<double> m(L, 0.0);
+      for (int d = 0; d < L; ++d) {
+        double lost = 0, n = 0;
+        for (int s = 0; s < V; ++s) { lost += drop[(size_t)d * V + s] * ab.count[d][s]; n += ab.count[d][s]; }
+        m[d] = n > 0 ? lost / n : 0.0;
+      }
+      return m;
+    };
+    auto cells = [&](const std::vector<double>& drop) {  // the cells the maps show (count >= kMinRecallCount)
+      std::vector<double> c;
+      for (int d = 0; d < L; ++d)
+        for (int s = 0; s < V; ++s)
+          if (ab.count[d][s] >= kMinRecallCount) c.push_back(drop.empty() ? 0.0 : drop[(size_t)d * V + s]);
+      return c;
+    };
+    auto pearson = [](const std::vector<double>& a, const std::vector<double>& b) {
+      double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
+      for (size_t i = 0; i < a.size(); ++i) { ma += a[i] / a.size(); mb += b[i] / b.size(); }
+      for (size_t i = 0; i < a.size(); ++i) {
+        sab += (a[i] - ma) * (b[i] - mb); saa += (a[i] - ma) * (a[i] - ma); sbb += (b[i] - mb) * (b[i] - mb);
+      }
+      return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : NAN;
+    };
+    auto fmt_lags = [&](const std::vector<double>& m) {
+      std::string t;
+      char b[32];
+      for (int d = 0; d < std::min(L, 5); ++d) { std::snprintf(b, sizeof b, " %+.4f", m[d]); t += b; }
+      return t;
+    };
+    const std::vector<double> noise = cached("control_full_seed" + std::to_string(opt.seed + 1),
+                                             [&] { return retrained(model, opt.seed + 1); });
+    // Memory per symbol (recall lost summed over lags, as memory_of) of any drop vector.
+    auto memory_vec = [&](const std::vector<double>& drop) {
+      std::vector<double> m(V, 0.0);
+      for (int d = 0; d < L; ++d)
+        for (int s = 0; s < V; ++s)
+          if (ab.count[d][s] >= kMinRecallCount) m[s] += drop[(size_t)d * V + s];
+      return m;
+    };
+    const auto noise_mem = memory_vec(noise);
+    const int noise_top = (int)(std::max_element(noise_mem.begin(), noise_mem.end(),
+                                                 [](double a, double b) { return std::abs(a) < std::abs(b); }) - noise_mem.begin());
+    std::printf("fig6: check-ablation control: retraining alone moves a symbol's memory (sum over lags) by up to %+.3f (%s)\n",
+                noise_mem[noise_top], symbol_label(noise_top).c_str());
+    const auto noise_m = marginal(noise);
+    double noise_rms = 0;
+    for (double x : cells(noise)) noise_rms += x * x;
+    noise_rms = std::sqrt(noise_rms / std::max<size_t>(1, cells(noise).size()));
+    std::printf("fig6: check-ablation control (nothing removed, decoders retrained with seed %llu): marginal drop lags 1..5%s; "
+                "RMS over cells %.4f\n", (unsigned long long)(opt.seed + 1), fmt_lags(noise_m).c_str(), noise_rms);
+    out["ablation_check"]["control"] = {{"marginal_drop", noise_m}, {"rms_over_cells", noise_rms}, {"seed", opt.seed + 1}, {"memory", noise_mem}};
+    out["ablation_check"]["cache"] = ck_path;
+    std::vector<double> all_once, all_re;
+    for (int k : check) {
+      const std::vector<double> re = cached("basis_" + std::to_string(k), [&] {
+        auto m = std::make_shared<CharLM>(*model);
+        m->bases_on.assign(K, 1);
+        m->bases_on[k] = 0;
+        return retrained(m, opt.seed);
+      });
+      // The once-trained view with this run's decoders (the cache may come from an earlier run's).
+      std::vector<double> once = ablation_drop(k);
+      if (once.empty()) once.assign((size_t)L * V, 0.0);
+      double cache_dev = 0;
+      for (size_t i = 0; i < once.size(); ++i) cache_dev = std::max(cache_dev, std::abs(once[i] - (ab.drop[k].empty() ? 0.0 : ab.drop[k][i])));
+      const auto c_once = cells(once), c_re = cells(re);
+      all_once.insert(all_once.end(), c_once.begin(), c_once.end());
+      all_re.insert(all_re.end(), c_re.begin(), c_re.end());
+      const double r = pearson(c_once, c_re);
+      // The largest disagreement: the cell where the two drops differ most.
+      int worst_d = 0, worst_s = 0;
+      double worst = -1;
+      for (int d = 0; d < L; ++d)
+        for (int s = 0; s < V; ++s)
+          if (ab.count[d][s] >= kMinRecallCount) {
+            const double diff = std::abs(once[(size_t)d * V + s] - re[(size_t)d * V + s]);
+            if (diff > worst) { worst = diff; worst_d = d; worst_s = s; }
+          }
+      const auto m_once = marginal(once), m_re = marginal(re);
+      // Memory profiles over symbols both ways; the symbol the once-trained view says it remembers most.
+      const auto mem_once = memory_vec(once), mem_re = memory_vec(re);
+      const double r_mem = pearson(mem_once, mem_re);
+      const int top_s = (int)(std::max_element(mem_once.begin(), mem_once.end()) - mem_once.begin());
+      std::printf("fig6: check-ablation basis '%s': memory of %s (sum over lags) once-trained %+.3f, retrained %+.3f, control %+.3f; "
+                  "r over symbols' memory %.3f\n", bigram_label(k).c_str(), symbol_label(top_s).c_str(), mem_once[top_s], mem_re[top_s],
+                  noise_mem[top_s], r_mem);
+      std::printf("fig6: check-ablation basis '%s': marginal drop lags 1..5 once-trained%s | retrained%s; r over cells %.3f; "
+                  "largest disagreement lag %d symbol %s: %+.4f vs %+.4f; |once - cached ablation| <= %.4f\n",
+                  bigram_label(k).c_str(), fmt_lags(m_once).c_str(), fmt_lags(m_re).c_str(), r, worst_d + 1,
+                  symbol_label(worst_s).c_str(), once[(size_t)worst_d * V + worst_s], re[(size_t)worst_d * V + worst_s], cache_dev);
+      out["ablation_check"]["bases"].push_back(
+          {{"basis", bigram_label(k)}, {"max_abs_diff_from_cached_ablation", cache_dev}, {"marginal_drop_once", m_once}, {"marginal_drop_retrained", m_re}, {"r_over_cells", r},
+           {"memory_once", mem_once}, {"memory_retrained", mem_re}, {"r_over_symbols_memory", r_mem},
+           {"top_symbol", {{"symbol", symbol_label(top_s)}, {"once", mem_once[top_s]}, {"retrained", mem_re[top_s]}, {"control", noise_mem[top_s]}}},
+           {"largest_disagreement", {{"lag", worst_d + 1}, {"symbol", symbol_label(worst_s)},
+                                     {"once", once[(size_t)worst_d * V + worst_s]}, {"retrained", re[(size_t)worst_d * V + worst_s]}}}});
+    }
+    const double r_all = pearson(all_once, all_re);
+    std::printf("fig6: check-ablation: r over all %zu checked cells %.3f\n", all_once.size(), r_all);
+    out["ablation_check"]["r_over_all_cells"] = r_all;
+  }
 
   // The named bases' ablation maps.
   std::vector<Canvas> ab_panels;

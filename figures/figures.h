@@ -16,6 +16,7 @@ struct FigureOptions {
   uint64_t seed = 1;
   int64_t max_train_positions = 200000;
   bool quiet = false;
+  int check_ablation = 0;      // fig6: also retrain decoders per ablated model for the named bases + this many top bases
   // Job plans (figures/plan.h). With `plan` set, a recipe declares its cache entries as jobs and
   // computes nothing; with `entry` set, it computes that one entry and throws EntryDone.
   std::string figure;            // the recipe being run: "fig2"

@@ -102,4 +102,26 @@ AnyModel load_any_model(const std::string& path) {
   return kind->load(path);
 }
 
+void select_corpus(CharLM& model, const std::string& path, const Corpus& corpus) {
+  try {
+    model.select_corpus(corpus);
+  } catch (const std::invalid_argument& e) {
+    throw FileError(path, e.what());
+  }
+}
+
+void select_corpus_name(CharLM& model, const std::string& path, const std::string& corpus) {
+  try {
+    model.select_domain(corpus);
+  } catch (const std::invalid_argument& e) {
+    throw FileError(path, e.what());
+  }
+}
+
+void select_corpus(const AnyModel& model, const std::string& path, const Corpus& corpus) {
+  // The char LM kinds are loaded as mutable objects (load_model) and shared as const: selecting
+  // the corpus is the one change made to them after loading, before any use.
+  if (model.format == kFactorizedFormat) select_corpus(*std::const_pointer_cast<CharLM>(model.as<CharLM>()), path, corpus);
+}
+
 }  // namespace memsig

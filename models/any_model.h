@@ -10,9 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "corpora/corpus.h"
 #include "models/lm.h"
 
 namespace memsig {
+
+class CharLM;
 
 struct AnyModel {
   std::string format;                        // the kind: "memsig-charlm", "memsig-charlm-factorized", "arpa", ...
@@ -38,5 +41,13 @@ std::vector<std::string> model_formats();
 enum class ModelFileKind { Safetensors, Arpa, Gzip, Unknown };
 ModelFileKind sniff_model_file(const std::string& path);
 AnyModel load_any_model(const std::string& path);  // FileError naming the problem
+
+// The corpus a model is about to read. A model whose computation depends on it (a factorized char
+// LM with domain λ: CharLM::select_corpus) takes that corpus's λ; other kinds ignore it.
+// FileError naming the model file when it has nothing for that corpus.
+void select_corpus(const AnyModel& model, const std::string& path, const Corpus& corpus);
+void select_corpus(CharLM& model, const std::string& path, const Corpus& corpus);
+// By name only (sample: no text is read), without the digest check.
+void select_corpus_name(CharLM& model, const std::string& path, const std::string& corpus);
 
 }  // namespace memsig

@@ -86,20 +86,30 @@ std::map<std::string, std::string> CharLM::file_metadata() const {
     m["format"] = kFactorizedFormat;
     m["factorized"] = "bigram";
     m["bases"] = std::to_string(kBigramBases);
-    m["lambda"] = "causal";
-    m["lambda_window"] = "segment";
-    m["lambda_prior"] = "zero";
+    if (cfg.lambda == LambdaMode::Causal) {
+      m["lambda"] = "causal";
+      m["lambda_window"] = "segment";
+      m["lambda_prior"] = "zero";
+    } else {  // the counts of each training corpus, so that eval/sample/states/signature use the same λ
+      m["lambda"] = "domain";
+      m["lambda_window"] = "training split";
+      nlohmann::json ds = nlohmann::json::array();
+      for (auto& d : domains)
+        ds.push_back({{"corpus", d.corpus}, {"train_digest", d.train_digest}, {"bigrams", d.bigrams},
+                      {"index", d.index}, {"count", d.count}});
+      m["lambda_domains"] = ds.dump();
+    }
   }
   return m;
 }
 
 LMForward CharLM::forward(const std::vector<int32_t>& inputs, int T, int B, Rng* dropout_rng,
                           const std::vector<const float*>& h0, const std::vector<const float*>& c0,
-                          const std::vector<int32_t>& read_before) const {
+                          const std::vector<int32_t>& read_before,
+                          const std::vector<std::string>& sequence_domains) const {
   LMForward out;
   Var x = embedding(embed, inputs);  // [T*B, E]
-  std::shared_ptr<const LambdaRows> lambda;  // one λ for every layer
-  if (bases() > 0) lambda = causal_bigram_lambda(inputs, T, B, read_before, bases_on);
+  std::shared_ptr<const LambdaRows> lambda = lambda_rows(inputs, T, B, read_before, sequence_domains);  // every layer's
   for (int l = 0; l < cfg.layers; ++l) {
     RnnOptions ro;
     ro.lambda = lambda;
@@ -113,19 +123,82 @@ LMForward CharLM::forward(const std::vector<int32_t>& inputs, int T, int B, Rng*
   return out;
 }
 
+static std::string corpus_list(const std::vector<DomainLambda>& ds) {
+  std::string s;
+  for (auto& d : ds) s += (s.empty() ? "" : ", ") + d.corpus;
+  return s.empty() ? "none" : s;
+}
+
+static std::invalid_argument no_lambda_for(const std::vector<DomainLambda>& ds, const std::string& corpus) {
+  return std::invalid_argument("this domain-lambda model has lambda only for the corpora it was trained on (" + corpus_list(ds) +
+                               "), none for '" + corpus + "'" +
+                               (corpus.find('+') != std::string::npos ? " (a mixture: give its corpora one at a time)" : ""));
+}
+
+void CharLM::add_domain(DomainLambda d) {
+  for (auto& have : domains)
+    if (have.corpus == d.corpus) {
+      have = std::move(d);
+      return;
+    }
+  domains.push_back(std::move(d));
+}
+
+void CharLM::select_domain(const std::string& corpus, const std::string& train_digest) {
+  if (!domain_lambda()) return;
+  if (corpus.empty())
+    throw std::invalid_argument("this domain-lambda model needs the corpus it reads (one of " + corpus_list(domains) + "): give --corpus");
+  for (auto& d : domains)
+    if (d.corpus == corpus) {
+      if (!train_digest.empty() && train_digest != d.train_digest)
+        throw std::invalid_argument("this domain-lambda model's lambda for corpus '" + corpus + "' was counted on another text (training split digest " +
+                                    d.train_digest + ", this corpus's " + train_digest + ")");
+      domain = corpus;
+      return;
+    }
+  throw no_lambda_for(domains, corpus);
+}
+
+void CharLM::select_corpus(const Corpus& c) {
+  if (!domain_lambda()) return;
+  auto parts = c.parts_or_self();
+  for (size_t p = 0; p < parts.size(); ++p) select_domain(parts[p].name, segments_digest(c.part_split((int)p, "train")));
+  domain = c.name;
+}
+
+std::shared_ptr<const LambdaRows> CharLM::lambda_rows(const std::vector<int32_t>& inputs, int T, int B,
+                                                      const std::vector<int32_t>& read_before,
+                                                      const std::vector<std::string>& sequence_domains) const {
+  if (bases() == 0) return nullptr;
+  if (cfg.lambda == LambdaMode::Causal) return causal_bigram_lambda(inputs, T, B, read_before, bases_on);
+  if (!sequence_domains.empty() && (int)sequence_domains.size() != B)
+    throw std::invalid_argument("domain lambda: " + std::to_string(sequence_domains.size()) + " sequence corpora for " + std::to_string(B) + " sequences");
+  std::vector<const DomainLambda*> per(B, nullptr);
+  for (int b = 0; b < B; ++b) {
+    const std::string& name = sequence_domains.empty() ? domain : sequence_domains[b];
+    if (name.empty())
+      throw std::invalid_argument("this domain-lambda model needs the corpus it reads (one of " + corpus_list(domains) +
+                                  "): give --corpus");
+    for (auto& d : domains)
+      if (d.corpus == name) per[b] = &d;
+    if (!per[b]) throw no_lambda_for(domains, name);
+  }
+  return domain_bigram_lambda(per, T, bases_on);
+}
+
 Var CharLM::loss(const Batch& batch, Rng* dropout_rng, XentStats* stats) const {
-  LMForward f = forward(batch.inputs, batch.T, batch.B, dropout_rng);
+  LMForward f = forward(batch.inputs, batch.T, batch.B, dropout_rng, {}, {}, {}, batch.domains);
   return softmax_xent(f.logits, batch.targets, batch.mask, stats);
 }
 
 std::string CharLM::describe() const {
   return std::string(cell_name(cfg.cell)) + " " + std::to_string(cfg.layers) + "x" + std::to_string(cfg.hidden) +
-         (bases() > 0 ? " factorized-bigram" : "");
+         (bases() > 0 ? " factorized-bigram" : "") + (domain_lambda() ? " (domain lambda)" : "");
 }
 
 void CharLM::score(const Batch& batch, TargetScores& out) const {
   NoGrad no_grad;
-  LMForward f = forward(batch.inputs, batch.T, batch.B, nullptr);
+  LMForward f = forward(batch.inputs, batch.T, batch.B, nullptr, {}, {}, {}, batch.domains);
   const int64_t V = cfg.vocab;
   std::vector<float> logp(V);
   for (size_t r = 0; r < batch.targets.size(); ++r) {

@@ -6,7 +6,11 @@
 // section 7 of the memory-signature paper): every layer's kernel on [x_t; h_{t-1}] is
 //   W(λ_t) = [W0_ih | W0_hh] + Σ_k λ_tk u_k v_kᵀ,   K = 34 x 34 = 1156 bigram bases,
 // run by the RNN op's low-rank term (engine/rnn.h) with U [G*H, 1156], V [1156, in + H] per layer,
-// λ_t the causal bigram weights of models/bigram_lambda.h. The extra parameters are
+// λ_t the bigram weights of models/bigram_lambda.h: causal (the segment's bigrams so far, the
+// default) or domain (one fixed λ per corpus, its training split's bigram distribution; the model
+// stores each training corpus's counts in `domains` and uses the one of the corpus it reads:
+// Batch::domains per sequence where the batch names them, else the corpus select_domain chose).
+// The extra parameters are
 // rnn.factor_u_l{k} and rnn.factor_v_l{k} (model_file.h). A model's bases can be switched off
 // one by one (bases_on) to read the signature of its parts: the base kernel, one basis, all but one.
 //
@@ -19,19 +23,23 @@
 #include <vector>
 
 #include "corpora/batches.h"
+#include "corpora/corpus.h"
 #include "engine/ops.h"
 #include "engine/rnn.h"
+#include "models/bigram_lambda.h"
 #include "models/lm.h"
 #include "models/trainable.h"
 
 namespace memsig {
 
 enum class Factorized { None, Bigram };
+enum class LambdaMode { Causal, Domain };  // bigram_lambda.h
 constexpr const char* kFactorizedFormat = "memsig-charlm-factorized";  // its model files' format
 
 struct CharLMConfig {
   Cell cell = Cell::GRU;
   Factorized factorized = Factorized::None;
+  LambdaMode lambda = LambdaMode::Causal;  // factorized models only
   int layers = 1;
   int hidden = 320;
   int embed = 32;
@@ -63,6 +71,18 @@ class CharLM : public LanguageModel, public Trainable {
   // λ_k = 0 at every step. A view for the probe, not part of the model file.
   std::vector<uint8_t> bases_on;
   int bases() const;         // K: 1156 for a bigram-factorized model, 0 otherwise
+  bool domain_lambda() const { return bases() > 0 && cfg.lambda == LambdaMode::Domain; }
+  // Domain λ: the λ of every corpus the model was trained on (stored in its file), and the corpus
+  // it reads when a batch names none. select_domain throws std::invalid_argument (one line) when
+  // the model has no λ for that corpus, or (train_digest given) its λ was counted on another text
+  // under the same name; a causal or plain model ignores it.
+  std::vector<DomainLambda> domains;
+  std::string domain;
+  void select_domain(const std::string& corpus, const std::string& train_digest = "");
+  void add_domain(DomainLambda d);  // replaces one of the same corpus name
+  // select_domain for each corpus of c (each part of a mixture, checked against its training
+  // split's digest); `domain` becomes c's name, so a mixture's batches must name their parts.
+  void select_corpus(const Corpus& c);
 
   // Names and shapes of the parameters of a model of this configuration, in named_parameters() order.
   static std::vector<std::pair<std::string, std::vector<int64_t>>> parameter_shapes(const CharLMConfig& cfg);
@@ -74,9 +94,15 @@ class CharLM : public LanguageModel, public Trainable {
   // Inputs [T*B] time-major; dropout_rng null = no dropout. h0/c0: per layer [B,H] or empty.
   // read_before (B = 1 only): the symbols this sequence already read before inputs[0] (with the
   // state h0/c0), which a factorized model's causal λ counts; empty for a fresh segment.
+  // sequence_domains (domain λ): each sequence's corpus (Batch::domains); empty = `domain`.
   LMForward forward(const std::vector<int32_t>& inputs, int T, int B, Rng* dropout_rng,
                     const std::vector<const float*>& h0 = {}, const std::vector<const float*>& c0 = {},
-                    const std::vector<int32_t>& read_before = {}) const;
+                    const std::vector<int32_t>& read_before = {},
+                    const std::vector<std::string>& sequence_domains = {}) const;
+  // The λ rows forward uses (null for a plain model).
+  std::shared_ptr<const LambdaRows> lambda_rows(const std::vector<int32_t>& inputs, int T, int B,
+                                                const std::vector<int32_t>& read_before = {},
+                                                const std::vector<std::string>& sequence_domains = {}) const;
   // Mean cross-entropy (nats) over the batch's real targets.
   Var loss(const Batch& batch, Rng* dropout_rng, XentStats* stats = nullptr) const;
 

@@ -5,13 +5,19 @@
 
 namespace memsig {
 
-EvalResult evaluate(const LanguageModel& lm, const std::vector<Segment>& segs, int batch_size) {
+// tag_domains: null, or the corpus whose parts name each batch's sequences.
+static EvalResult evaluate_tagged(const LanguageModel& lm, const std::vector<Segment>& segs, int batch_size,
+                                  const Corpus* corpus, const std::string& split) {
   TargetScores s;
   double nats = 0.0;
   int64_t count = 0;
+  const std::vector<CorpusPart> parts = corpus ? corpus->parts_or_self() : std::vector<CorpusPart>{};
   for (auto& idx : length_buckets(segs, batch_size)) {
     s.clear();
-    lm.score(make_batch(segs, idx), s);
+    Batch batch = make_batch(segs, idx);
+    if (corpus)
+      for (int i : batch.segments) batch.domains.push_back(parts[corpus->part_of(split, i)].name);
+    lm.score(batch, s);
     double batch_nats = 0.0;  // summed per batch, then added: the order the trainer's loss uses
     for (float lp : s.logp) batch_nats -= lp;
     nats += batch_nats;
@@ -22,6 +28,14 @@ EvalResult evaluate(const LanguageModel& lm, const std::vector<Segment>& segs, i
   r.bpc = count > 0 ? nats / count / std::log(2.0) : 0.0;
   r.perplexity = std::pow(2.0, r.bpc);
   return r;
+}
+
+EvalResult evaluate(const LanguageModel& lm, const std::vector<Segment>& segs, int batch_size) {
+  return evaluate_tagged(lm, segs, batch_size, nullptr, "");
+}
+
+EvalResult evaluate_corpus(const LanguageModel& lm, const Corpus& corpus, const std::string& split, int batch_size) {
+  return evaluate_tagged(lm, corpus.split(split), batch_size, &corpus, split);
 }
 
 ForwardAccuracy forward_accuracy(const LanguageModel& lm, const std::vector<Segment>& segs, int batch_size) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "corpora/batches.h"
+#include "corpora/corpus.h"
 
 namespace memsig {
 
@@ -31,6 +32,9 @@ struct EvalResult {
   int64_t targets = 0;
 };
 EvalResult evaluate(const LanguageModel& lm, const std::vector<Segment>& segs, int batch_size = 64);
+// The same over a corpus's split, each batch naming the corpus (a mixture's part) of each of its
+// sequences (Batch::domains): what a domain-λ model needs to read a mixture.
+EvalResult evaluate_corpus(const LanguageModel& lm, const Corpus& corpus, const std::string& split, int batch_size = 64);
 
 // The LM's own next-symbol prediction: per target symbol, how often argmax p = target.
 struct ForwardAccuracy {

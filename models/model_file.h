@@ -7,7 +7,9 @@
 //            rnn.factor_u_l{k} [G*H, 1156] (U, column k = 34 a + b the basis of bigram "ab"),
 //            rnn.factor_v_l{k} [1156, in + H] (V = [V_x | V_h], in = embed for layer 0, else H);
 //   metadata format=memsig-charlm-factorized (so plain readers refuse it), factorized=bigram,
-//            bases=1156, lambda=causal, lambda_window=segment, lambda_prior=zero (bigram_lambda.h).
+//            bases=1156, and either lambda=causal, lambda_window=segment, lambda_prior=zero, or
+//            lambda=domain, lambda_window=training split, lambda_domains=[{corpus, train_digest,
+//            bigrams, index, count}, ..] (JSON; each training corpus's bigram counts; bigram_lambda.h).
 // A file saved from PyTorch with safetensors.torch.save_file(model.state_dict(), path, metadata)
 // loads as is. Extra tensors (e.g. a checkpoint's optimizer state) are ignored by load_model.
 #pragma once

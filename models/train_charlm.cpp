@@ -20,9 +20,22 @@ class CharLMTask : public TrainTask {
                                   " split: too little text to train on");
     // Continue from another model: the same architecture, its weights (a resumed run takes its
     // weights from the checkpoint, but the starting model still identifies the run).
-    if (!opt.init_from.empty()) {
-      auto init = load_model(opt.init_from);
-      if (init->file_metadata() != model_.file_metadata()) {
+    // Domain λ: one per corpus of the training data (each part of a mixture), counted on its
+    // training split; a model continued from a domain-λ model keeps that model's λ of other corpora.
+    std::unique_ptr<CharLM> init;
+    if (!opt.init_from.empty()) init = load_model(opt.init_from);
+    if (model_.domain_lambda()) {
+      if (init) model_.domains = init->domains;
+      auto parts = corpus.parts_or_self();
+      for (size_t p = 0; p < parts.size(); ++p) model_.add_domain(count_domain_lambda(parts[p].name, corpus.part_split((int)p, "train")));
+      for (size_t p = 0; p < parts.size(); ++p) part_names_.push_back(parts[p].name);
+    }
+    if (init) {
+      auto without_lambdas = [](std::map<std::string, std::string> m) {  // the λ of other corpora may differ
+        m.erase("lambda_domains");
+        return m;
+      };
+      if (without_lambdas(init->file_metadata()) != without_lambdas(model_.file_metadata())) {
         // Name what differs, not just the two descriptions.
         const CharLMConfig &a = init->cfg, &b = model_.cfg;
         std::string what;
@@ -33,6 +46,8 @@ class CharLMTask : public TrainTask {
         differs("layers", std::to_string(a.layers), std::to_string(b.layers));
         differs("hidden size", std::to_string(a.hidden), std::to_string(b.hidden));
         differs("embedding size", std::to_string(a.embed), std::to_string(b.embed));
+        differs("factorized", init->bases() ? "bigram" : "none", model_.bases() ? "bigram" : "none");
+        differs("lambda", init->domain_lambda() ? "domain" : "causal", model_.domain_lambda() ? "domain" : "causal");
         if (what.empty()) what = "its file metadata differs";
         throw FileError(opt.init_from, "cannot start from this model: its " + what);
       }
@@ -46,9 +61,14 @@ class CharLMTask : public TrainTask {
   int batches_per_epoch() const override { return (int)buckets_.size(); }
   int64_t targets_per_epoch() const override { return count_symbols(corpus_.train); }
   Var batch_loss(int index, Rng& dropout_rng, XentStats& stats) override {
-    return model_.loss(make_batch(corpus_.train, buckets_[index]), &dropout_rng, &stats);
+    Batch batch = make_batch(corpus_.train, buckets_[index]);
+    if (model_.domain_lambda())
+      for (int i : batch.segments) batch.domains.push_back(part_names_[corpus_.part_of("train", i)]);
+    return model_.loss(batch, &dropout_rng, &stats);
   }
-  double validate() override { return evaluate(model_, corpus_.valid, opt_.batch).bpc; }
+  double validate() override {
+    return (model_.domain_lambda() ? evaluate_corpus(model_, corpus_, "valid", opt_.batch) : evaluate(model_, corpus_.valid, opt_.batch)).bpc;
+  }
   std::string describe() const override {
     char line[256];
     std::snprintf(line, sizeof line, "corpus %s: %zu/%zu/%zu segments, %lld training chars; %s (embed %d), %lld parameters",
@@ -75,6 +95,7 @@ class CharLMTask : public TrainTask {
   CharLM model_;
   std::vector<std::vector<int>> buckets_;
   std::string init_digest_;  // of the starting model's weights
+  std::vector<std::string> part_names_;  // domain λ: the corpora of the training data, in order
 };
 
 }  // namespace

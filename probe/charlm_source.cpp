@@ -42,7 +42,7 @@ class CharLMStates : public StateBatch {
 
 std::unique_ptr<StateBatch> CharLMSource::run(const Batch& batch, const std::vector<int>& chosen) const {
   NoGrad no_grad;
-  LMForward f = model_->forward(batch.inputs, batch.T, batch.B, nullptr);
+  LMForward f = model_->forward(batch.inputs, batch.T, batch.B, nullptr, {}, {}, {}, batch.domains);
   auto out = std::make_unique<CharLMStates>();
   out->kind = kind_;
   for (int e : chosen) {
@@ -59,7 +59,10 @@ std::unique_ptr<StateBatch> CharLMSource::run(const Batch& batch, const std::vec
 
 std::unique_ptr<StateSource> CharLMSource::untrained_control(uint64_t seed) const {
   Rng rng(seed);
-  return std::make_unique<CharLMSource>(std::make_shared<CharLM>(model_->cfg, rng), kind_);
+  auto control = std::make_shared<CharLM>(model_->cfg, rng);
+  control->domains = model_->domains;  // a domain-λ model's control reads the same λ
+  control->domain = model_->domain;
+  return std::make_unique<CharLMSource>(control, kind_);
 }
 
 std::string CharLMSource::identity() const {

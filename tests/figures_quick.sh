@@ -17,13 +17,15 @@ grep -q "fig4: retrained on" "$dir/log" || fail "fig4 printed no sweep"
 "$MEMSIG" figure all --preset quick --work "$dir/work" --out "$dir/out" --quiet > "$dir/log2" 2>&1 || { cat "$dir/log2"; fail "second run"; }
 if grep -q "^== " "$dir/log2"; then grep "^== " "$dir/log2"; fail "the second run recomputed something"; fi
 # Figure 6 (not in "all"): a tiny bigram-factorized LSTM, its views, 1156 ablations, the tests.
-"$MEMSIG" figure fig6 --preset quick --work "$dir/work" --out "$dir/out" --quiet > "$dir/log6" 2>&1 || { cat "$dir/log6"; fail "figure fig6"; }
+"$MEMSIG" figure fig6 --preset quick --work "$dir/work" --out "$dir/out" --quiet --check-ablation 1 > "$dir/log6" 2>&1 || { cat "$dir/log6"; fail "figure fig6"; }
 for f in fig6.png fig6_ablation.png fig6_all_bases.png fig6.json; do
   [ -s "$dir/out/$f" ] || fail "missing $f"
 done
 grep -q "fig6: .* bases with an effect" "$dir/log6" || fail "fig6 printed no permutation test"
 grep -q "fig6: pruning" "$dir/log6" || fail "fig6 printed no pruning"
-"$MEMSIG" figure fig6 --preset quick --work "$dir/work" --out "$dir/out" --quiet > "$dir/log6b" 2>&1 || { cat "$dir/log6b"; fail "fig6 second run"; }
+[ "$(grep -c "fig6: check-ablation basis .*: marginal drop" "$dir/log6")" -eq 7 ] || fail "fig6 --check-ablation 1 did not check the six named bases and one more"
+grep -q "fig6: check-ablation: r over all" "$dir/log6" || fail "fig6 --check-ablation printed no agreement"
+"$MEMSIG" figure fig6 --preset quick --work "$dir/work" --out "$dir/out" --quiet --check-ablation 1 > "$dir/log6b" 2>&1 || { cat "$dir/log6b"; fail "fig6 second run"; }
 if grep -q "^== " "$dir/log6b"; then grep "^== " "$dir/log6b"; fail "the second fig6 run recomputed something"; fi
 # Figure 7 (LAS on synthesized speech): needs espeak-ng in the build to synthesize its speech set.
 if "$MEMSIG" figure fig7 --preset quick --work "$dir/work" --out "$dir/out" --quiet > "$dir/log7" 2>&1; then

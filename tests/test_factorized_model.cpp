@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 
 #include "corpora/corpus.h"
 #include "engine/files.h"
@@ -86,7 +87,7 @@ TEST_CASE("causal bigram lambda: zero prior, normalised counts of the bigrams re
   REQUIRE(d4[bigram_index(b, a)] == Approx(0.25));
 }
 
-TEST_CASE("a bigram-factorized LSTM and GRU learn a repetitive toy corpus; files keep their format", "[factorized][models]") {
+TEST_CASE("a bigram-factorized LSTM and GRU learn a repetitive toy corpus, and their files keep their format", "[factorized][models]") {
   Corpus c = toy_corpus();
   for (const char* cell : {"lstm", "gru"}) {
     SECTION(cell) {
@@ -153,13 +154,142 @@ TEST_CASE("a factorized model file with a lambda mode this build does not comput
   cfg.hidden = 4; cfg.embed = 3;
   Rng rng(4);
   CharLM m(cfg, rng);
-  const std::string path = temp_path("fact_domain.safetensors");
-  save_trainable(path, m, {{"lambda", "domain"}});
+  const std::string path = temp_path("fact_mode.safetensors");
+  save_trainable(path, m, {{"lambda", "trigram"}});
   std::string err = error_of([&] { load_model(path); });
-  REQUIRE_THAT(err, Catch::Contains(path) && Catch::Contains("'lambda' is 'domain'"));
+  REQUIRE_THAT(err, Catch::Contains(path) && Catch::Contains("'lambda' is 'trigram'"));
+  // domain λ without the corpora's counts, or with counts that do not add up
+  save_trainable(path, m, {{"lambda", "domain"}, {"lambda_window", "training split"}});
+  REQUIRE_THAT(error_of([&] { load_model(path); }), Catch::Contains(path) && Catch::Contains("no 'lambda_domains'"));
+  save_trainable(path, m, {{"lambda", "domain"}, {"lambda_window", "training split"},
+                           {"lambda_domains", R"([{"corpus":"a","train_digest":"0","bigrams":5,"index":[3,2],"count":[2,3]}])"}});
+  REQUIRE_THAT(error_of([&] { load_model(path); }), Catch::Contains("ascending bases"));
   save_trainable(path, m, {{"format", "memsig-charlm"}});  // a plain char LM's format with U and V beside
   REQUIRE(load_model(path)->cfg.factorized == Factorized::None);  // extra tensors are ignored, as for checkpoints
   std::filesystem::remove(path);
+}
+
+namespace {
+
+// A mixture of two toy corpora that share their words' first letters but not the words: "A" says
+// "cat", "cow", "B" says "dog", "den" (a mixture's parts as load_corpus makes them).
+Corpus toy_mixture() {
+  Corpus c;
+  c.name = "A+B";
+  Rng rng(5);
+  for (const char* part : {"A", "B"}) {
+    const std::vector<std::string> words = part[0] == 'A' ? std::vector<std::string>{"cat", "cow", "cab"}
+                                                          : std::vector<std::string>{"dog", "den", "dim"};
+    CorpusPart p{part};
+    for (int i = 0; i < 200; ++i) {
+      std::string w = words[rng.below(3)], line;
+      for (int k = 0; k < 4; ++k) line += (k ? " " : "") + w;
+      auto& split = i % 10 == 0 ? c.valid : i % 10 == 1 ? c.test : c.train;
+      (i % 10 == 0 ? p.valid : i % 10 == 1 ? p.test : p.train)++;
+      split.push_back(normalize(line));
+    }
+    c.parts.push_back(p);
+  }
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("a mixture's parts: which corpus each segment of a split came from", "[factorized]") {
+  Corpus c = toy_mixture();
+  REQUIRE(c.parts.size() == 2);
+  REQUIRE(c.part_of("train", 0) == 0);
+  REQUIRE(c.part_of("train", c.parts[0].train - 1) == 0);
+  REQUIRE(c.part_of("train", c.parts[0].train) == 1);
+  REQUIRE(c.part_of("test", c.test.size() - 1) == 1);
+  REQUIRE(c.part_split(1, "valid").size() == c.parts[1].valid);
+  REQUIRE(c.part_split(1, "valid").front() == c.valid[c.parts[0].valid]);
+  Corpus single = toy_corpus();
+  REQUIRE(single.parts_or_self().size() == 1);
+  REQUIRE(single.part_of("train", single.train.size() - 1) == 0);
+}
+
+TEST_CASE("domain lambda: each corpus's training-split bigram distribution, fixed over the segment, and the model learns with it",
+          "[factorized][models]") {
+  Corpus c = toy_mixture();
+  TrainOptions o;
+  o.model.cell = Cell::LSTM;
+  o.model.factorized = Factorized::Bigram;
+  o.model.lambda = LambdaMode::Domain;
+  o.model.hidden = 16; o.model.embed = 8;
+  o.epochs = 12; o.batch = 16; o.lr = 1e-2f; o.quiet = true;
+  o.out = temp_path("fact_domain.safetensors");
+  Rng rng(1);
+  CharLM untrained_model(o.model, rng);
+  for (int p = 0; p < 2; ++p) untrained_model.add_domain(count_domain_lambda(c.parts[p].name, c.part_split(p, "train")));
+  const double untrained = evaluate_corpus(untrained_model, c, "test").bpc;
+  TrainResult r = train_charlm(c, o);
+  auto loaded = load_model(o.out);
+  REQUIRE(loaded->cfg.lambda == LambdaMode::Domain);
+  REQUIRE(loaded->file_metadata().at("lambda") == "domain");
+  REQUIRE(loaded->file_metadata().at("lambda_window") == "training split");
+  REQUIRE(loaded->domains.size() == 2);
+
+  // The stored λ is each part's training split's normalised input-bigram counts, counted here
+  // another way: (<s>, c1), (c1, c2), .., (c_{n-1}, c_n) of every training segment of the part.
+  for (int p = 0; p < 2; ++p) {
+    std::map<std::pair<int, int>, double> count;
+    double total = 0;
+    for (const Segment& seg : c.part_split(p, "train")) {
+      std::vector<int> in{kBos};
+      in.insert(in.end(), seg.begin(), seg.end());
+      for (size_t j = 1; j < in.size(); ++j) { count[{in[j - 1], in[j]}] += 1; total += 1; }
+    }
+    const DomainLambda& d = loaded->domains[p];
+    REQUIRE(d.corpus == c.parts[p].name);
+    REQUIRE(d.train_digest == segments_digest(c.part_split(p, "train")));
+    REQUIRE(d.index.size() == count.size());
+    // The rows the model feeds its recurrent op: every step of a sequence of part p has that λ.
+    const int T = 4, B = 2;
+    std::vector<int32_t> inputs(T * B, kBos);
+    auto lam = loaded->lambda_rows(inputs, T, B, {}, {c.parts[p].name, c.parts[1 - p].name});
+    REQUIRE(lam->rows() == T * B);
+    for (int t = 0; t < T; ++t) {
+      auto row = dense_row(*lam, t * B + 0);
+      double sum = 0;
+      for (int a = 0; a < kNumSymbols; ++a)
+        for (int b = 0; b < kNumSymbols; ++b) {
+          auto it = count.find({a, b});
+          const double want = it == count.end() ? 0.0 : it->second / total;
+          REQUIRE(row[bigram_index(a, b)] == Approx(want).margin(1e-7));
+          sum += row[bigram_index(a, b)];
+        }
+      REQUIRE(sum == Approx(1.0));
+      REQUIRE(dense_row(*lam, t * B + 1) != row);  // the other sequence reads the other corpus's λ
+    }
+  }
+
+  // It learns: both parts' test text, each read with its own corpus's λ.
+  const double trained = evaluate_corpus(*loaded, c, "test").bpc;
+  INFO("untrained " << untrained << " bpc, trained " << trained << " bpc, best valid " << r.best_valid_bpc);
+  REQUIRE(untrained > 4.0);
+  REQUIRE(trained < 1.0);
+  REQUIRE(r.best_valid_bpc < 1.0);
+  // λ tells the model the corpus before it has read a word: the first letter after <s> ('c' or 'd')
+  // is predicted better with the right corpus's λ than with the other's.
+  loaded->select_domain("A");
+  const double right = evaluate(*loaded, c.part_split(0, "test")).bpc;
+  loaded->select_domain("B");
+  const double wrong = evaluate(*loaded, c.part_split(0, "test")).bpc;
+  INFO("A's test with A's lambda " << right << " bpc, with B's " << wrong);
+  REQUIRE(wrong > right + 0.05);
+
+  // Selecting a corpus it has no λ for, or a text of the same name with other content, is refused.
+  REQUIRE_THAT(error_of([&] { loaded->select_domain("ptb"); }), Catch::Contains("only for the corpora it was trained on (A, B)"));
+  REQUIRE_THAT(error_of([&] { loaded->select_domain("A", "0123456789abcdef"); }), Catch::Contains("counted on another text"));
+  loaded->domain.clear();
+  REQUIRE_THAT(error_of([&] { evaluate(*loaded, c.test); }), Catch::Contains("needs the corpus it reads"));
+  // The mixture itself: fine when batches name their parts, refused when they do not.
+  loaded->select_corpus(c);
+  REQUIRE(evaluate_corpus(*loaded, c, "test").bpc == Approx(trained));
+  REQUIRE_THAT(error_of([&] { evaluate(*loaded, c.test); }), Catch::Contains("a mixture"));
+  std::filesystem::remove(o.out);
+  std::filesystem::remove(o.out + ".ckpt");
 }
 
 TEST_CASE("model kinds are open: a format registered at run time loads through load_any_model", "[factorized][models]") {

@@ -15,22 +15,27 @@
 #include "probe/sources.h"
 #include "probe/las_source.h"
 #include "probe/signature.h"
+#include "probe/signature_diff.h"
+#include "probe/signature_json.h"
 
 namespace memsig::cli {
 
 namespace {
-std::vector<int> parse_layers(const std::string& spec, int n_layers) {
+// "all" or 1-based entry numbers "1,3" (a char LM's entries are its layers) -> 0-based entries.
+std::vector<int> parse_entries(const std::string& spec, const std::vector<StateEntry>& entries) {
   std::vector<int> out;
   if (spec == "all") return out;
+  const int n = (int)entries.size();
   std::stringstream ss(spec);
   std::string item;
   while (std::getline(ss, item, ',')) {
     int l = 0;
-    try { l = std::stoi(item); } catch (...) { throw CLI::ValidationError("--layers: '" + item + "' is not a layer number"); }
-    if (l < 1 || l > n_layers)
-      throw CLI::ValidationError("--layers: layer " + item + " does not exist (the model has " + std::to_string(n_layers) + ")");
+    try { l = std::stoi(item); } catch (...) { throw CLI::ValidationError("--entries: '" + item + "' is not an entry number"); }
+    if (l < 1 || l > n)
+      throw CLI::ValidationError("--entries: entry " + item + " does not exist (the model has " + std::to_string(n) + ": " +
+                                 entries.front().name + (n > 1 ? " .. " + entries.back().name : "") + ")");
     for (int seen : out)
-      if (seen == l - 1) throw CLI::ValidationError("--layers: layer " + item + " is named twice");
+      if (seen == l - 1) throw CLI::ValidationError("--entries: entry " + item + " (" + entries[l - 1].name + ") is named twice");
     out.push_back(l - 1);
   }
   return out;
@@ -54,7 +59,7 @@ void check_output_folder(const std::string& dir, const std::vector<NamedPath>& i
 
 void add_signature(CLI::App& app) {
   auto* cmd = app.add_subcommand("signature", "memory signature: probe what each layer's state remembers of past inputs");
-  static std::string model_path, corpus, train, valid, test, layers = "all", state, out, speech;
+  static std::string model_path, corpus, train, valid, test, entries = "all", state, out, speech;
   static SignatureOptions o;
   cmd->add_option("--model", model_path, "a char LM (.safetensors) or an n-gram model (.arpa)")->required();
   auto* c = cmd->add_option("--corpus", corpus, "shakespeare | ptb | wsj:PATH | FILE");
@@ -65,7 +70,7 @@ void add_signature(CLI::App& app) {
   auto* sp = cmd->add_option("--data", speech, "a speech set DIR (train/, valid/, test/ data directories) for a LAS model");
   sp->excludes(c);
   sp->excludes(tr);
-  cmd->add_option("--layers", layers, "all, or 1-based layer numbers: 1,3")->capture_default_str();
+  cmd->add_option("--entries,--layers", entries, "all, or 1-based entry numbers (a char LM's layers): 1,3")->capture_default_str();
   cmd->add_option("--max-lag,--max-delta", o.states.max_lag, "L: decoders for lags 1..L")->capture_default_str()->check(integer_in(1, 100));
   cmd->add_option("--state", state, "c | h | ch (LSTM; default c), h (GRU)");
   cmd->add_option("--max-positions", o.max_train_positions, "training positions kept (random subsample)")->capture_default_str()->check(integer_in(1, kNoLimit));
@@ -111,7 +116,7 @@ void add_signature(CLI::App& app) {
       data = corpus.empty() ? load_split_files(train, valid, test) : load_corpus(corpus);
     }
     const StateSource& source = *source_ptr;
-    o.states.entries = parse_layers(layers, (int)source.entries().size());
+    o.states.entries = parse_entries(entries, source.entries());
     o.probe.seed = o.states.seed;
     o.probe.quiet = o.quiet;
     o.checkpoint = out + "/signature.partial.json";
@@ -120,7 +125,7 @@ void add_signature(CLI::App& app) {
     Signature sig = compute_signature(source, data, o);
     write_signature_files(sig, out, source.describe() + " on " + data.name);
     std::remove(o.checkpoint.c_str());
-    for (auto& l : sig.trained.layers) {
+    for (auto& l : sig.trained.entries) {
       std::printf("%s (%s) test accuracy by lag:", l.name.c_str(), l.state.c_str());
       for (auto& r : l.lags) std::printf(" %.3f", r.accuracy);
       std::printf("\n");
@@ -151,19 +156,19 @@ void add_diff(CLI::App& app) {
     auto diffs = diff_signatures(sa, sb, bootstrap);
     diff_heatmap(diffs, title).save_png(out);
     for (auto& d : diffs) {
-      std::printf("layer %d (lags %d..%d): mean |recall B - A| = %.4f over symbols and lags; RMS accuracy difference over lags = %.4f\n",
-                  d.layer, d.lags.front(), d.lags.back(), d.mean_abs, d.marginal_rms);
+      std::printf("entry %d (lags %d..%d): mean |recall B - A| = %.4f over symbols and lags; RMS accuracy difference over lags = %.4f\n",
+                  d.entry, d.lags.front(), d.lags.back(), d.mean_abs, d.marginal_rms);
       if (!d.paired) {
-        if (bootstrap > 0) std::printf("layer %d: no paired bootstrap (the two were not measured on the same test positions)\n", d.layer);
+        if (bootstrap > 0) std::printf("entry %d: no paired bootstrap (the two were not measured on the same test positions)\n", d.entry);
         continue;
       }
       int sig = 0, cells = 0;
       for (size_t c = 0; c < d.significant.size(); ++c)
         if (!std::isnan(d.recall_diff[c])) { cells++; sig += d.significant[c]; }
-      std::printf("layer %d: accuracy B - A by lag, with 95%% paired-bootstrap interval:", d.layer);
+      std::printf("entry %d: accuracy B - A by lag, with 95%% paired-bootstrap interval:", d.entry);
       for (size_t i = 0; i < d.lags.size(); ++i)
         std::printf(" %d: %+.3f [%+.3f, %+.3f]", d.lags[i], d.accuracy_diff[i], d.accuracy_lo[i], d.accuracy_hi[i]);
-      std::printf("\nlayer %d: %d of %d symbol x lag cells differ significantly at 95%%\n", d.layer, sig, cells);
+      std::printf("\nentry %d: %d of %d symbol x lag cells differ significantly at 95%%\n", d.entry, sig, cells);
     }
   });
 }
@@ -185,9 +190,9 @@ void add_marginal(CLI::App& app) {
       Signature sig = load_signature_spec(f);
       std::string model = model_label(sig);
       if (is_control_spec(f)) model += " untrained";
-      for (auto& l : sig.trained.layers) {
+      for (auto& l : sig.trained.entries) {
         layers.push_back(l);
-        names.push_back(sig.trained.layers.size() > 1 ? model + " l" + std::to_string(l.layer) : model);
+        names.push_back(sig.trained.entries.size() > 1 ? model + " l" + std::to_string(l.entry) : model);
       }
     }
     marginal_heatmap(layers, names, title).save_png(out);

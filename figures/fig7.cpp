@@ -40,9 +40,9 @@ struct Claim {
 };
 Claim compare(const EntrySignature& a, const EntrySignature& b, int bootstrap, uint64_t seed) {
   Signature sa, sb;
-  sa.trained.layers = {a};
-  sb.trained.layers = {b};
-  sa.trained.layers[0].layer = sb.trained.layers[0].layer = 1;  // matched as "the same layer"
+  sa.trained.entries = {a};
+  sb.trained.entries = {b};
+  sa.trained.entries[0].entry = sb.trained.entries[0].entry = 1;  // matched as "the same entry"
   Claim c;
   c.diff = difference(mean_accuracy(b), mean_accuracy(a));
   auto d = diff_signatures(sa, sb, bootstrap, seed);
@@ -135,8 +135,8 @@ void figure_fig7(const FigureOptions& opt) {
     write_text_atomically(sig_path, to_json(sig).dump());
     std::remove(so.checkpoint.c_str());
   }
-  if (sig.trained.layers.size() != 3) throw std::logic_error("fig7: the signature lacks an entry");
-  const EntrySignature &first = sig.trained.layers[0], &last = sig.trained.layers[1], &query = sig.trained.layers[2];
+  if (sig.trained.entries.size() != 3) throw std::logic_error("fig7: the signature lacks an entry");
+  const EntrySignature &first = sig.trained.entries[0], &last = sig.trained.entries[1], &query = sig.trained.entries[2];
 
   char cer[64];
   std::snprintf(cer, sizeof cer, "test CER %.1f%%", dec.errors.cer());

@@ -5,6 +5,7 @@
 
 #include "engine/files.h"
 #include "probe/signature_csv.h"
+#include "probe/signature_json.h"
 
 namespace memsig {
 
@@ -59,12 +60,12 @@ Canvas marginal_heatmap(const std::vector<EntrySignature>& layers, const std::ve
   return draw_heatmap(h);
 }
 
-Canvas diff_heatmap(const std::vector<LayerDiff>& diffs, const std::string& title, const std::string& colorbar_title) {
+Canvas diff_heatmap(const std::vector<EntryDiff>& diffs, const std::string& title, const std::string& colorbar_title) {
   std::vector<Heatmap> maps;
   double vmax = 0;  // one colour scale for every panel, so layers compare at a glance
   for (auto& d : diffs) {
     Heatmap h;
-    h.title = title + (diffs.size() > 1 ? ", layer " + std::to_string(d.layer) : "");
+    h.title = title + (diffs.size() > 1 ? ", entry " + std::to_string(d.entry) : "");
     h.x_title = "symbol";
     h.y_title = "lag d";
     h.colorbar_title = colorbar_title;
@@ -92,15 +93,15 @@ void write_signature_files(const Signature& sig, const std::string& dir, const s
   write_text_atomically(dir + "/signature.json", to_json(sig).dump(1) + "\n");
   auto write_set = [&](const ProbedModel& pm, const std::string& prefix, const std::string& what) {
     std::vector<std::string> names;
-    for (auto& l : pm.layers) {
-      std::string k = std::to_string(l.layer);
+    for (auto& l : pm.entries) {
+      std::string k = std::to_string(l.entry);
       write_layer_csv(l, dir + "/" + prefix + "signature_l" + k + ".csv");
       signature_heatmap(l, title + what + ", " + l.name + " (" + l.state + ")").save_png(dir + "/" + prefix + "signature_l" + k + ".png");
       names.push_back(l.name);
     }
     const PerfectMemory* perfect = sig.perfect ? &*sig.perfect : nullptr;
-    write_marginal_csv(pm.layers, dir + "/" + prefix + "marginal.csv", perfect);
-    marginal_heatmap(pm.layers, names, title + what + ": accuracy by lag", perfect).save_png(dir + "/" + prefix + "marginal.png");
+    write_marginal_csv(pm.entries, dir + "/" + prefix + "marginal.csv", perfect);
+    marginal_heatmap(pm.entries, names, title + what + ": accuracy by lag", perfect).save_png(dir + "/" + prefix + "marginal.png");
   };
   write_set(sig.trained, "", "");
   if (sig.control) write_set(*sig.control, "control_", " (untrained control)");

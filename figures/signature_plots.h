@@ -7,6 +7,8 @@
 
 #include "figures/render/heatmap.h"
 #include "probe/signature.h"
+#include "probe/signature_diff.h"
+#include "probe/signature_json.h"
 
 namespace memsig {
 
@@ -19,7 +21,7 @@ Canvas signature_heatmap(const EntrySignature& layer, const std::string& title, 
 Canvas marginal_heatmap(const std::vector<EntrySignature>& layers, const std::vector<std::string>& names,
                         const std::string& title, const PerfectMemory* perfect = nullptr);
 // B minus A per layer, one colour scale for all panels.
-Canvas diff_heatmap(const std::vector<LayerDiff>& diffs, const std::string& title,
+Canvas diff_heatmap(const std::vector<EntryDiff>& diffs, const std::string& title,
                     const std::string& colorbar_title = "recall B - A");
 
 // DIR/signature.json, signature_l{k}.png/.csv, marginal.png/.csv, and control_* for the control.

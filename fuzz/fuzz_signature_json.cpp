@@ -6,6 +6,8 @@
 
 #include "engine/files.h"
 #include "probe/signature.h"
+#include "probe/signature_diff.h"
+#include "probe/signature_json.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace memsig;
@@ -16,7 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     to_json(s).dump();
     try {
       diff_signatures(s, s);
-    } catch (const std::invalid_argument&) {  // no layer and lag in common: a clean error
+    } catch (const std::invalid_argument&) {  // no entry and lag in common: a clean error
     }
   } catch (const FileError&) {
   }

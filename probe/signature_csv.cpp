@@ -46,8 +46,8 @@ void write_marginal_csv(const std::vector<EntrySignature>& layers, const std::st
   std::ostringstream out;
   out << "lag";
   for (auto& l : layers) {
-    out << ",layer" << l.layer << "_accuracy,layer" << l.layer << "_chance";
-    if (perfect) out << ",layer" << l.layer << "_memory_equivalent_k";
+    out << ",layer" << l.entry << "_accuracy,layer" << l.entry << "_chance";
+    if (perfect) out << ",layer" << l.entry << "_memory_equivalent_k";
   }
   if (perfect)
     for (int k = 1; k <= perfect->K; ++k) out << ",perfect_last" << k;

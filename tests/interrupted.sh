@@ -71,7 +71,7 @@ sig() { "$MEMSIG" signature --model "$dir/m2.safetensors" --corpus "$1" --max-la
 sig "$dir/a.txt" "$dir/sigref" > /dev/null 2>&1 || fail "signature"
 stopped "$dir/sig.log" probe.entry#1:TERM sig "$dir/a.txt" "$dir/sigrun"
 sig "$dir/a.txt" "$dir/sigrun" > "$dir/sig2.log" 2>&1 || { cat "$dir/sig2.log"; fail "signature after a stop"; }
-grep -q "1 layer(s) taken from the checkpoint" "$dir/sig2.log" || { cat "$dir/sig2.log"; fail "layer 1 was not taken from the checkpoint"; }
+grep -q "1 entry(ies) taken from the checkpoint" "$dir/sig2.log" || { cat "$dir/sig2.log"; fail "layer 1 was not taken from the checkpoint"; }
 same "$dir/sigref/signature.json" "$dir/sigrun/signature.json" "signature stopped after layer 1"
 for f in signature_l1.png signature_l2.png signature_l1.csv marginal.csv; do same "$dir/sigref/$f" "$dir/sigrun/$f" "signature"; done
 # A partial signature from another corpus file with the same name is not reused.

@@ -22,7 +22,8 @@ namespace memsig::cli {
 
 namespace {
 // "all" or 1-based entry numbers "1,3" (a char LM's entries are its layers) -> 0-based entries.
-std::vector<int> parse_entries(const std::string& spec, const std::vector<StateEntry>& entries) {
+std::vector<int> parse_entries(const std::string& spec, const std::vector<StateEntry>& entries,
+                               const std::string& option = "--entries") {
   std::vector<int> out;
   if (spec == "all") return out;
   const int n = (int)entries.size();
@@ -30,12 +31,12 @@ std::vector<int> parse_entries(const std::string& spec, const std::vector<StateE
   std::string item;
   while (std::getline(ss, item, ',')) {
     int l = 0;
-    try { l = std::stoi(item); } catch (...) { throw CLI::ValidationError("--entries: '" + item + "' is not an entry number"); }
+    try { l = std::stoi(item); } catch (...) { throw CLI::ValidationError(option + ": '" + item + "' is not an entry number"); }
     if (l < 1 || l > n)
-      throw CLI::ValidationError("--entries: entry " + item + " does not exist (the model has " + std::to_string(n) + ": " +
+      throw CLI::ValidationError(option + ": entry " + item + " does not exist (the model has " + std::to_string(n) + ": " +
                                  entries.front().name + (n > 1 ? " .. " + entries.back().name : "") + ")");
     for (int seen : out)
-      if (seen == l - 1) throw CLI::ValidationError("--entries: entry " + item + " (" + entries[l - 1].name + ") is named twice");
+      if (seen == l - 1) throw CLI::ValidationError(option + ": entry " + item + " (" + entries[l - 1].name + ") is named twice");
     out.push_back(l - 1);
   }
   return out;
@@ -59,8 +60,10 @@ void check_output_folder(const std::string& dir, const std::vector<NamedPath>& i
 
 void add_signature(CLI::App& app) {
   auto* cmd = app.add_subcommand("signature", "memory signature: probe what each layer's state remembers of past inputs");
-  static std::string model_path, corpus, train, valid, test, entries = "all", state, out, speech;
+  static std::string model_path, corpus, train, valid, test, entries = "all", state, out, speech, png_entries;
   static SignatureOptions o;
+  static SignatureFileOptions files;
+  static int64_t max_state_mib = o.max_state_bytes >> 20;
   cmd->add_option("--model", model_path, "a char LM (.safetensors) or an n-gram model (.arpa)")->required();
   auto* c = cmd->add_option("--corpus", corpus, "shakespeare | ptb | wsj:PATH | FILE");
   auto* tr = cmd->add_option("--train", train, "training split file (with --valid and --test)");
@@ -88,6 +91,15 @@ void add_signature(CLI::App& app) {
   cmd->add_option("--perfect-memory", o.perfect_memory_k, "reference: perfect memory of the last k = 1..K inputs (0 = none)")
       ->capture_default_str()->check(integer_in(0, 10));
   cmd->add_option("--seed", o.states.seed)->capture_default_str()->check(integer_in(0, kNoLimit));
+  cmd->add_option("--max-state-mib", max_state_mib,
+                  "states held at once (MiB): entries are probed in chunks that fit (0 = all at once; same result)")
+      ->capture_default_str()->check(integer_in(0, 1LL << 30));
+  cmd->add_option("--chunk-entries", o.chunk_entries, "at most this many entries per chunk (0 = as --max-state-mib allows)")
+      ->capture_default_str()->check(integer_in(0, 1000000));
+  cmd->add_option("--entry-files", files.per_entry_files_up_to,
+                  "a PNG and CSV per entry up to this many entries; beyond, one signature_entries.csv and PNGs for --png-entries")
+      ->capture_default_str()->check(integer_in(0, kNoLimit));
+  cmd->add_option("--png-entries", png_entries, "with more entries than --entry-files: entries that still get a PNG (1,5)");
   cmd->add_option("--out", out, "output folder")->required();
   cmd->add_flag("--quiet", o.quiet);
   add_common(cmd);
@@ -117,13 +129,18 @@ void add_signature(CLI::App& app) {
     }
     const StateSource& source = *source_ptr;
     o.states.entries = parse_entries(entries, source.entries());
+    o.max_state_bytes = max_state_mib << 20;
+    if (!png_entries.empty()) {
+      files.png_entries.clear();
+      for (int e : parse_entries(png_entries, source.entries(), "--png-entries")) files.png_entries.push_back(e + 1);
+    }
     o.probe.seed = o.states.seed;
     o.probe.quiet = o.quiet;
     o.checkpoint = out + "/signature.partial.json";
     check_probe_options(o.probe);
     make_dirs(out);
     Signature sig = compute_signature(source, data, o);
-    write_signature_files(sig, out, source.describe() + " on " + data.name);
+    write_signature_files(sig, out, source.describe() + " on " + data.name, files);
     std::remove(o.checkpoint.c_str());
     for (auto& l : sig.trained.entries) {
       std::printf("%s (%s) test accuracy by lag:", l.name.c_str(), l.state.c_str());
@@ -136,7 +153,11 @@ void add_signature(CLI::App& app) {
         std::printf("\n");
       }
     }
-    std::printf("wrote %s/signature.json, signature_l*.png, marginal.png and CSVs\n", out.c_str());
+    if ((int64_t)sig.trained.entries.size() > files.per_entry_files_up_to)
+      std::printf("wrote %s/signature.json, signature_entries.csv, marginal.csv and %zu PNG(s) of named entries\n", out.c_str(),
+                  files.png_entries.size());
+    else
+      std::printf("wrote %s/signature.json, signature_l*.png, marginal.png and CSVs\n", out.c_str());
   });
 }
 

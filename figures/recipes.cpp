@@ -185,7 +185,7 @@ Signature Lab::signature(const std::string& model_path, const Corpus& corpus, Si
       for (auto& l : cached.trained.entries) found = found || l.entry == e + 1;
       covers = covers && found;
     }
-    bool rows = !need_rows || (!cached.trained.entries.empty() && !cached.trained.entries[0].test_targets.empty());
+    bool rows = !need_rows || !cached.trained.test.empty();
     if (cached.settings == signature_settings(*source, corpus, so) && covers && rows &&
         (so.perfect_memory_k == 0 || cached.perfect)) {
       if (opt.entry == id) throw EntryDone{id};

@@ -88,20 +88,26 @@ Canvas diff_heatmap(const std::vector<EntryDiff>& diffs, const std::string& titl
   return panels.size() == 1 ? panels[0] : stack_panels(panels);
 }
 
-void write_signature_files(const Signature& sig, const std::string& dir, const std::string& title) {
+void write_signature_files(const Signature& sig, const std::string& dir, const std::string& title,
+                           const SignatureFileOptions& files) {
   make_dirs(dir);
   write_text_atomically(dir + "/signature.json", to_json(sig).dump(1) + "\n");
   auto write_set = [&](const ProbedModel& pm, const std::string& prefix, const std::string& what) {
+    const bool grouped = (int64_t)pm.entries.size() > files.per_entry_files_up_to;
     std::vector<std::string> names;
     for (auto& l : pm.entries) {
       std::string k = std::to_string(l.entry);
-      write_layer_csv(l, dir + "/" + prefix + "signature_l" + k + ".csv");
-      signature_heatmap(l, title + what + ", " + l.name + " (" + l.state + ")").save_png(dir + "/" + prefix + "signature_l" + k + ".png");
+      const bool named = std::find(files.png_entries.begin(), files.png_entries.end(), l.entry) != files.png_entries.end();
+      if (!grouped) write_entry_csv(l, dir + "/" + prefix + "signature_l" + k + ".csv");
+      if (!grouped || named)
+        signature_heatmap(l, title + what + ", " + l.name + " (" + l.state + ")").save_png(dir + "/" + prefix + "signature_l" + k + ".png");
       names.push_back(l.name);
     }
+    if (grouped) write_entries_csv(pm.entries, dir + "/" + prefix + "signature_entries.csv");
     const PerfectMemory* perfect = sig.perfect ? &*sig.perfect : nullptr;
     write_marginal_csv(pm.entries, dir + "/" + prefix + "marginal.csv", perfect);
-    marginal_heatmap(pm.entries, names, title + what + ": accuracy by lag", perfect).save_png(dir + "/" + prefix + "marginal.png");
+    if (!grouped)  // a column per entry: unreadable for hundreds
+      marginal_heatmap(pm.entries, names, title + what + ": accuracy by lag", perfect).save_png(dir + "/" + prefix + "marginal.png");
   };
   write_set(sig.trained, "", "");
   if (sig.control) write_set(*sig.control, "control_", " (untrained control)");

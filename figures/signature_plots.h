@@ -24,7 +24,16 @@ Canvas marginal_heatmap(const std::vector<EntrySignature>& layers, const std::ve
 Canvas diff_heatmap(const std::vector<EntryDiff>& diffs, const std::string& title,
                     const std::string& colorbar_title = "recall B - A");
 
-// DIR/signature.json, signature_l{k}.png/.csv, marginal.png/.csv, and control_* for the control.
-void write_signature_files(const Signature& sig, const std::string& dir, const std::string& title);
+// What DIR gets per entry. Up to per_entry_files_up_to entries: signature_l{k}.png and .csv for
+// each, and marginal.png. Beyond (a large entry set, such as one entry per factorized basis): one
+// signature_entries.csv for all entries, PNGs only for the entries named in png_entries (1-based),
+// and no marginal.png (a column per entry).
+struct SignatureFileOptions {
+  int64_t per_entry_files_up_to = 16;
+  std::vector<int> png_entries;
+};
+// DIR/signature.json, the per-entry files above, marginal.csv, and control_* for the control.
+void write_signature_files(const Signature& sig, const std::string& dir, const std::string& title,
+                           const SignatureFileOptions& files = {});
 
 }  // namespace memsig

@@ -1,5 +1,5 @@
-// decoders.h — the memory probe: for one entry of a state source (a layer), L small ReLU MLPs, the d-th predicting the input
-// x_{t-d} (the symbol d positions back) from the frozen state s_t:
+// decoders.h — the memory probe: for one entry of a state source (a layer), L small ReLU MLPs,
+// the d-th predicting the input x_{t-d} (the symbol d positions back) from the frozen state s_t:
 //     a_d = relu(W1_d s + b1_d)   [more hidden layers: a = relu(W a + b)]   logits_d = W2_d a_d + b2_d
 // All L decoders read the same s, so their first layers are stacked into one matrix W1 [L*K, H]:
 // one GEMM per mini-batch computes every decoder's first layer, and one backward GEMM every

@@ -10,13 +10,18 @@ namespace memsig {
 namespace {
 
 // Paired cluster bootstrap of B - A over the test rows both entries were measured on (see signature_diff.h).
-void paired_bootstrap(const EntrySignature& ea, const EntrySignature& eb, EntryDiff& d, int resamples, uint64_t seed) {
-  const size_t L = ea.lags.size();
-  if (ea.test_targets.empty() || ea.test_targets != eb.test_targets || eb.lags.size() != L) return;
-  const size_t n = ea.lags[0].test_predictions.size();
+void paired_bootstrap(const EntrySignature& ea, const EntrySignature& eb, const TestRows& ta, const TestRows& tb, EntryDiff& d,
+                      int resamples, uint64_t seed) {
+  if (ta.empty() || ta.rows != tb.rows || ta.lags != tb.lags || ta.targets != tb.targets) return;
+  const size_t n = (size_t)ta.rows;
+  for (int lag : d.lags)
+    if (lag > ta.lags) return;
+  for (const EntrySignature* e : {&ea, &eb})
+    for (auto& r : e->lags)
+      if (r.test_predictions.size() != n) return;  // an entry kept without its answers
   // Clusters: [start, end) row ranges (one row each when the files predate clusters).
   std::vector<std::pair<size_t, size_t>> clusters;
-  const std::vector<int32_t>& sizes = ea.test_clusters.empty() ? eb.test_clusters : ea.test_clusters;
+  const std::vector<int32_t>& sizes = ta.clusters.empty() ? tb.clusters : ta.clusters;
   for (size_t at = 0, c = 0; at < n; ++c) {
     size_t len = c < sizes.size() ? (size_t)sizes[c] : 1;
     clusters.push_back({at, std::min(n, at + len)});
@@ -24,7 +29,7 @@ void paired_bootstrap(const EntrySignature& ea, const EntrySignature& eb, EntryD
   }
   std::vector<size_t> ia, ib;  // each compared lag's column in the two entries
   for (int lag : d.lags) {
-    for (size_t i = 0; i < L; ++i) if (ea.lags[i].lag == lag) ia.push_back(i);
+    for (size_t i = 0; i < ea.lags.size(); ++i) if (ea.lags[i].lag == lag) ia.push_back(i);
     for (size_t i = 0; i < eb.lags.size(); ++i) if (eb.lags[i].lag == lag) ib.push_back(i);
   }
   const size_t D = d.lags.size(), S = d.symbols.size();
@@ -41,7 +46,7 @@ void paired_bootstrap(const EntrySignature& ea, const EntrySignature& eb, EntryD
       auto [from, to] = clusters[pick(rng)];
       for (size_t row = from; row < to; ++row)
         for (size_t j = 0; j < D; ++j) {
-          int t = ea.test_targets[row * L + ia[j]];
+          int t = ta.target((int64_t)row, d.lags[j]);
           if (t < 0) continue;
           cnt[j * kNumSymbols + t]++;
           da[j * kNumSymbols + t] += (eb.lags[ib[j]].test_predictions[row] == t) - (ea.lags[ia[j]].test_predictions[row] == t);
@@ -117,7 +122,7 @@ std::vector<EntryDiff> diff_signatures(const Signature& a, const Signature& b, i
     if (d.lags.empty()) continue;
     d.mean_abs = cells ? sum_abs / cells : NAN;
     d.marginal_rms = std::sqrt(sq / d.lags.size());
-    if (bootstrap > 0) paired_bootstrap(ea, eb, d, bootstrap, seed);
+    if (bootstrap > 0) paired_bootstrap(ea, eb, a.trained.test, b.trained.test, d, bootstrap, seed);
     out.push_back(std::move(d));
   }
   if (out.empty()) throw std::invalid_argument("the two signatures share no entry and lag to compare");

@@ -102,14 +102,53 @@ std::optional<ForwardAccuracy> forward_from_json(const json& j, const std::strin
   return fa;
 }
 
+// {"test_rows": n, "test_lags": L, "test_targets": base64 of [n x L], "test_clusters": [...]}
+TestRows test_rows_from_json(const json& j, const std::string& path, const std::string& where) {
+  TestRows t;
+  const json& rows = j["test_rows"];
+  if (!rows.is_number_integer() || rows.get<int64_t>() < 0 || rows.get<int64_t>() > 100000000)
+    bad(path, where, "'test_rows' is not a row count");
+  const json& lags = field(j, "test_lags", path, where);
+  if (!lags.is_number_integer() || lags.get<int64_t>() < 1 || lags.get<int64_t>() > 100000)
+    bad(path, where, "'test_lags' is not a lag count");
+  t.rows = rows.get<int64_t>();
+  t.lags = lags.get<int>();
+  if ((size_t)t.rows * (size_t)t.lags > (size_t)1 << 34) bad(path, where, "'test_rows' x 'test_lags' is too large");
+  t.targets = decode_symbols(field(j, "test_targets", path, where), (size_t)t.rows * t.lags, path, where + "'test_targets'");
+  if (j.contains("test_clusters")) {
+    const json& tc = j["test_clusters"];
+    int64_t total = 0;
+    if (!tc.is_array()) bad(path, where, "'test_clusters' is not an array");
+    for (auto& c : tc) {
+      if (!c.is_number_integer() || c.get<int64_t>() < 1 || c.get<int64_t>() > t.rows) bad(path, where, "'test_clusters' holds a bad count");
+      total += c.get<int64_t>();
+      t.clusters.push_back(c.get<int32_t>());
+    }
+    if (total != t.rows) bad(path, where, "'test_clusters' does not add up to 'test_rows'");
+  }
+  return t;
+}
+
+void test_rows_to_json(const TestRows& t, json& j) {
+  if (t.empty()) return;
+  j["test_rows"] = t.rows;
+  j["test_lags"] = t.lags;
+  j["test_targets"] = encode_symbols(t.targets);
+  j["test_clusters"] = t.clusters;
+}
+
 }  // namespace
 
-ProbedModel probed_from_json(const json& j, const std::string& path, const std::string& where, bool allow_empty) {
+ProbedModel probed_from_json(const json& j, const std::string& path, const std::string& where, bool allow_empty,
+                             const TestRows* shared) {
   ProbedModel pm;
   const json& entries = field(j, "entries", path, where);
   if (!entries.is_array() || (entries.empty() && !allow_empty)) bad(path, where, "'entries' must be a non-empty array");
+  if (j.contains("test_rows")) pm.test = test_rows_from_json(j, path, where);
+  else if (shared) pm.test = *shared;
   for (size_t i = 0; i < entries.size(); ++i)
-    pm.entries.push_back(entry_from_json(entries[i], path, where + "entry " + std::to_string(i + 1) + ": "));
+    pm.entries.push_back(entry_from_json(entries[i], path, where + "entry " + std::to_string(i + 1) + ": ",
+                                         pm.test.empty() ? -1 : pm.test.rows));
   pm.forward = forward_from_json(j, path, where);
   return pm;
 }
@@ -117,10 +156,7 @@ ProbedModel probed_from_json(const json& j, const std::string& path, const std::
 json to_json(const EntrySignature& e) {
   json j = {{"entry", e.entry}, {"name", e.name}, {"state", e.state}};
   if (!e.memory_equivalent_k.empty()) j["memory_equivalent_k"] = e.memory_equivalent_k;
-  if (!e.test_targets.empty()) {
-    j["test_rows"] = e.lags.empty() ? 0 : e.lags[0].test_predictions.size();
-    j["test_clusters"] = e.test_clusters;
-    j["test_targets"] = encode_symbols(e.test_targets);
+  if (!e.lags.empty() && !e.lags[0].test_predictions.empty()) {
     j["test_predictions"] = json::array();
     for (auto& r : e.lags) j["test_predictions"].push_back(encode_symbols(r.test_predictions));
   }
@@ -145,13 +181,18 @@ json to_json(const ProbedModel& pm) {
   json j = {{"entries", json::array()}};
   for (auto& e : pm.entries) j["entries"].push_back(to_json(e));
   if (pm.forward) j["forward"] = forward_json(*pm.forward);
+  test_rows_to_json(pm.test, j);
   return j;
 }
 
 json to_json(const Signature& sig) {
   json j = to_json(sig.trained);
   j["symbols"] = symbol_names();
-  if (sig.control) j["control"] = to_json(*sig.control);
+  if (sig.control) {
+    j["control"] = to_json(*sig.control);
+    if (sig.control->test == sig.trained.test)  // kept once: the control's rows are the trained model's
+      for (const char* k : {"test_rows", "test_lags", "test_targets", "test_clusters"}) j["control"].erase(k);
+  }
   if (sig.perfect) {
     json acc = json::array();
     for (int k = 0; k <= sig.perfect->K; ++k)
@@ -163,7 +204,7 @@ json to_json(const Signature& sig) {
   return j;
 }
 
-EntrySignature entry_from_json(const json& j, const std::string& path, const std::string& where) {
+EntrySignature entry_from_json(const json& j, const std::string& path, const std::string& where, int64_t test_rows) {
   if (!j.is_object()) bad(path, where, "is not an object");
   EntrySignature e;
   const json& number = field(j, "entry", path, where);
@@ -208,27 +249,11 @@ EntrySignature entry_from_json(const json& j, const std::string& path, const std
       r.valid_accuracy = j["valid_accuracy"][i].get<double>();
     e.lags.push_back(std::move(r));
   }
-  if (j.contains("test_rows")) {
-    const json& rows = j["test_rows"];
-    if (!rows.is_number_integer() || rows.get<int64_t>() < 0 || rows.get<int64_t>() > 100000000)
-      bad(path, where, "'test_rows' is not a row count");
-    const size_t n = (size_t)rows.get<int64_t>();
-    const json& tp = field(j, "test_predictions", path, where);
+  if (test_rows >= 0 && j.contains("test_predictions")) {
+    const json& tp = j["test_predictions"];
     if (!tp.is_array() || tp.size() != L) bad(path, where, "'test_predictions' must have one entry per lag");
-    e.test_targets = decode_symbols(field(j, "test_targets", path, where), n * L, path, where + "'test_targets'");
     for (size_t i = 0; i < L; ++i)
-      e.lags[i].test_predictions = decode_symbols(tp[i], n, path, where + "'test_predictions' " + std::to_string(i + 1));
-    if (j.contains("test_clusters")) {
-      const json& tc = j["test_clusters"];
-      size_t total = 0;
-      if (!tc.is_array()) bad(path, where, "'test_clusters' is not an array");
-      for (auto& c : tc) {
-        if (!c.is_number_integer() || c.get<int64_t>() < 1 || c.get<int64_t>() > (int64_t)n) bad(path, where, "'test_clusters' holds a bad count");
-        total += (size_t)c.get<int64_t>();
-        e.test_clusters.push_back(c.get<int32_t>());
-      }
-      if (total != n) bad(path, where, "'test_clusters' does not add up to 'test_rows'");
-    }
+      e.lags[i].test_predictions = decode_symbols(tp[i], (size_t)test_rows, path, where + "'test_predictions' " + std::to_string(i + 1));
   }
   return e;
 }
@@ -241,7 +266,8 @@ Signature read_signature(const json& j, const std::string& path) {
   if (!j.contains("symbols") || j["symbols"] != json(symbol_names())) bad(path, "", "symbol table differs from memsig's (or is missing)");
   Signature sig;
   sig.trained = probed_from_json(j, path, "");
-  if (j.contains("control") && !j["control"].is_null()) sig.control = probed_from_json(j["control"], path, "control ");
+  if (j.contains("control") && !j["control"].is_null())
+    sig.control = probed_from_json(j["control"], path, "control ", false, &sig.trained.test);
   if (j.contains("perfect_memory") && !j["perfect_memory"].is_null()) {
     const json& p = j["perfect_memory"];
     const json& K = field(p, "max_k", path, "perfect_memory ");

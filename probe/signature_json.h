@@ -6,7 +6,11 @@
 //                 "count": [[34 per lag], ...], "confusion": [[34x34 per lag], ...],
 //                 "keep_prob": [...], "valid_accuracy": [...]}],
 //    "forward": {"recall": [...34...], "count": [...], "accuracy": 0.57},
-//    "control": {"entries": [...], "forward": {...}},
+//    "test_rows": n, "test_lags": L, "test_targets": "base64 of [n x L] symbols + 1 (0: none)",
+//    "test_clusters": [rows per test segment, ...],
+//       (the test rows every entry was measured on, kept once; each entry then also has
+//        "test_predictions": [base64 of n symbols + 1, per lag], for paired comparisons)
+//    "control": {"entries": [...], "forward": {...}},  (with its own test rows only where they differ)
 //    "perfect_memory": {"max_k": 5, "accuracy": [[per lag] for k = 0..5], "count": [per lag]},
 //       (k = 0 is the chance level; each entry then also has "memory_equivalent_k": [per lag])
 //    "settings": {...every option used...}}
@@ -29,10 +33,13 @@ nlohmann::json to_json(const ProbedModel& probed);  // {"entries": [...], "forwa
 Signature signature_from_json(const nlohmann::json& j, const std::string& path);
 Signature signature_from_json(nlohmann::json&& j, const std::string& path);  // without a copy
 // These two read today's form only: upgrade_probed_json (signature_legacy.h) first.
-EntrySignature entry_from_json(const nlohmann::json& j, const std::string& path, const std::string& where);
-// allow_empty: a stopped run's partial file may hold no entry yet.
+// test_rows: the probed model's test row count, for the entry's test_predictions (-1: none kept).
+EntrySignature entry_from_json(const nlohmann::json& j, const std::string& path, const std::string& where,
+                               int64_t test_rows = -1);
+// allow_empty: a stopped run's partial file may hold no entry yet. `shared`: the test rows when
+// j has none of its own (a control's are the trained model's).
 ProbedModel probed_from_json(const nlohmann::json& j, const std::string& path, const std::string& where,
-                             bool allow_empty = false);
+                             bool allow_empty = false, const TestRows* shared = nullptr);
 Signature load_signature(const std::string& path);
 // "FILE" reads a signature.json; "FILE:control" takes its untrained control as the trained part.
 Signature load_signature_spec(const std::string& spec);

@@ -4,6 +4,8 @@
 // that the reader knows one format and this file is the one list of what changed:
 //   - "layers" / "layer": the entries of a probed model and an entry's number ("entries" / "entry");
 //   - "delta": the lag list of an entry ("lag");
+//   - test rows ("test_rows", "test_targets", "test_clusters") copied into every entry: kept once,
+//     beside the entries (with "test_lags");
 //   - a partial file's "trained" / "control" as bare arrays of entries ({"entries": [...]});
 //   - settings without "model" but with "cell", "model_layers" and "hidden" (model_label).
 // Nothing here throws: anything odd is left for the reader, whose checks name the file.

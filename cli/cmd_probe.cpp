@@ -33,7 +33,7 @@ std::vector<int> parse_entries(const std::string& spec, const std::vector<StateE
     int l = 0;
     try { l = std::stoi(item); } catch (...) { throw CLI::ValidationError(option + ": '" + item + "' is not an entry number"); }
     if (l < 1 || l > n)
-      throw CLI::ValidationError(option + ": entry " + item + " does not exist (the model has " + std::to_string(n) + ": " +
+      throw CLI::ValidationError(option + ": entry " + item + " does not exist (the model has " + std::to_string(n) + (n == 1 ? " entry: " : " entries: ") +
                                  entries.front().name + (n > 1 ? " .. " + entries.back().name : "") + ")");
     for (int seen : out)
       if (seen == l - 1) throw CLI::ValidationError(option + ": entry " + item + " (" + entries[l - 1].name + ") is named twice");

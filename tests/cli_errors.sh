@@ -23,7 +23,7 @@ echo '{"layers": 3' > "$dir/bad.json"
 expect_error "malformed signature.json" "$dir/bad.json: not valid JSON" -- \
   "$MEMSIG" diff "$dir/bad.json" "$dir/bad.json" --out "$dir/d.png"
 [ -e "$dir/d.png" ] && fail "a PNG was written after a failed diff"
-expect_error "signature of a layer that does not exist" "entry 5 does not exist (the model has 2: layer 1 .. layer 2)" -- \
+expect_error "signature of a layer that does not exist" "entry 5 does not exist (the model has 1 entry: layer 1)" -- \
   "$MEMSIG" signature --model "$dir/m.safetensors" --corpus "$dir/text.txt" --layers 5 --out "$dir/sig"
 expect_error "signature with --patience 0" "--patience: '0' must be an integer from 1" -- \
   "$MEMSIG" signature --model "$dir/m.safetensors" --corpus "$dir/text.txt" --patience 0 --out "$dir/sig0"

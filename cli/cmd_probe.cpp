@@ -59,7 +59,7 @@ void check_output_folder(const std::string& dir, const std::vector<NamedPath>& i
 }
 
 void add_signature(CLI::App& app) {
-  auto* cmd = app.add_subcommand("signature", "memory signature: probe what each layer's state remembers of past inputs");
+  auto* cmd = app.add_subcommand("signature", "memory signature: probe what each entry's state (a layer's) remembers of past inputs");
   static std::string model_path, corpus, train, valid, test, entries = "all", state, out, speech, png_entries;
   static SignatureOptions o;
   static SignatureFileOptions files;
@@ -195,7 +195,7 @@ void add_diff(CLI::App& app) {
 }
 
 void add_marginal(CLI::App& app) {
-  auto* cmd = app.add_subcommand("marginal", "accuracy by lag of several signatures side by side (a column per model and layer)");
+  auto* cmd = app.add_subcommand("marginal", "accuracy by lag of several signatures side by side (a column per model and entry)");
   static std::vector<std::string> files;
   static std::string out, title = "memory: decoding accuracy by lag";
   cmd->add_option("signatures", files, "signature.json files (FILE:control for a file's untrained control)")->required();
@@ -205,18 +205,18 @@ void add_marginal(CLI::App& app) {
     std::vector<NamedPath> in;
     for (auto& f : files) in.push_back({"a signature", signature_file(f)});
     check_outputs(in, {{"--out", out}});
-    std::vector<EntrySignature> layers;
+    std::vector<EntrySignature> entries;
     std::vector<std::string> names;
     for (auto& f : files) {
       Signature sig = load_signature_spec(f);
       std::string model = model_label(sig);
       if (is_control_spec(f)) model += " untrained";
       for (auto& l : sig.trained.entries) {
-        layers.push_back(l);
+        entries.push_back(l);
         names.push_back(sig.trained.entries.size() > 1 ? model + " l" + std::to_string(l.entry) : model);
       }
     }
-    marginal_heatmap(layers, names, title).save_png(out);
+    marginal_heatmap(entries, names, title).save_png(out);
     std::printf("wrote %s (%zu columns)\n", out.c_str(), names.size());
   });
 }

@@ -11,15 +11,15 @@ namespace memsig {
 
 namespace {
 
-std::vector<std::string> lag_labels(const EntrySignature& layer) {
+std::vector<std::string> lag_labels(const EntrySignature& entry) {
   std::vector<std::string> rows;
-  for (auto& r : layer.lags) rows.push_back(std::to_string(r.lag));
+  for (auto& r : entry.lags) rows.push_back(std::to_string(r.lag));
   return rows;
 }
 
 }  // namespace
 
-Canvas signature_heatmap(const EntrySignature& layer, const std::string& title, const std::vector<int>& symbols,
+Canvas signature_heatmap(const EntrySignature& entry, const std::string& title, const std::vector<int>& symbols,
                          int min_left) {
   Heatmap h;
   h.min_left = min_left;
@@ -27,15 +27,15 @@ Canvas signature_heatmap(const EntrySignature& layer, const std::string& title, 
   h.x_title = "symbol";
   h.y_title = "lag d";
   h.colorbar_title = "recall";
-  std::vector<int> cols = symbols.empty() ? symbols_present(layer) : symbols;
+  std::vector<int> cols = symbols.empty() ? symbols_present(entry) : symbols;
   for (int s : cols) h.cols.push_back(symbol_label(s));
-  h.rows = lag_labels(layer);
-  for (auto& r : layer.lags)
+  h.rows = lag_labels(entry);
+  for (auto& r : entry.lags)
     for (int s : cols) h.values.push_back(r.count[s] >= kMinRecallCount ? r.recall[s] : NAN);
   return draw_heatmap(h);
 }
 
-Canvas marginal_heatmap(const std::vector<EntrySignature>& layers, const std::vector<std::string>& names,
+Canvas marginal_heatmap(const std::vector<EntrySignature>& entries, const std::vector<std::string>& names,
                         const std::string& title, const PerfectMemory* perfect) {
   Heatmap h;
   h.title = title;
@@ -45,15 +45,15 @@ Canvas marginal_heatmap(const std::vector<EntrySignature>& layers, const std::ve
   h.cols = names;
   if (perfect)
     for (int k = 1; k <= perfect->K; ++k) h.cols.push_back("last " + std::to_string(k));
-  h.rows = lag_labels(layers.at(0));
+  h.rows = lag_labels(entries.at(0));
   h.annotate = true;
   h.cell_w = 0;
   for (auto& n : h.cols) h.cell_w = std::max(h.cell_w, Canvas::text_width(n, 12) + 10);
   h.cell_w = std::max(h.cell_w, 44);
   for (size_t i = 0; i < h.rows.size(); ++i) {
-    for (auto& l : layers) h.values.push_back(i < l.lags.size() ? l.lags[i].accuracy : NAN);
+    for (auto& l : entries) h.values.push_back(i < l.lags.size() ? l.lags[i].accuracy : NAN);
     if (perfect) {
-      int lag = layers.at(0).lags[i].lag;
+      int lag = entries.at(0).lags[i].lag;
       for (int k = 1; k <= perfect->K; ++k) h.values.push_back(lag <= perfect->D ? perfect->accuracy[k][lag] : NAN);
     }
   }
@@ -62,7 +62,7 @@ Canvas marginal_heatmap(const std::vector<EntrySignature>& layers, const std::ve
 
 Canvas diff_heatmap(const std::vector<EntryDiff>& diffs, const std::string& title, const std::string& colorbar_title) {
   std::vector<Heatmap> maps;
-  double vmax = 0;  // one colour scale for every panel, so layers compare at a glance
+  double vmax = 0;  // one colour scale for every panel, so entries compare at a glance
   for (auto& d : diffs) {
     Heatmap h;
     h.title = title + (diffs.size() > 1 ? ", entry " + std::to_string(d.entry) : "");

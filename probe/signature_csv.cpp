@@ -72,20 +72,20 @@ void write_entries_csv(const std::vector<EntrySignature>& entries, const std::st
   write_text_atomically(path, out.str());
 }
 
-void write_marginal_csv(const std::vector<EntrySignature>& layers, const std::string& path, const PerfectMemory* perfect) {
+void write_marginal_csv(const std::vector<EntrySignature>& entries, const std::string& path, const PerfectMemory* perfect) {
   std::ostringstream out;
   out << "lag";
-  for (auto& l : layers) {
+  for (auto& l : entries) {  // columns named "layer{k}" as ever
     out << ",layer" << l.entry << "_accuracy,layer" << l.entry << "_chance";
     if (perfect) out << ",layer" << l.entry << "_memory_equivalent_k";
   }
   if (perfect)
     for (int k = 1; k <= perfect->K; ++k) out << ",perfect_last" << k;
   out << "\n";
-  for (size_t i = 0; i < layers.at(0).lags.size(); ++i) {
-    const int lag = layers[0].lags[i].lag;
+  for (size_t i = 0; i < entries.at(0).lags.size(); ++i) {
+    const int lag = entries[0].lags[i].lag;
     out << lag;
-    for (auto& l : layers) {
+    for (auto& l : entries) {
       bool has = i < l.lags.size();
       out << "," << (has ? fmt(l.lags[i].accuracy) : "") << "," << (has ? fmt(l.lags[i].chance) : "");
       if (perfect) out << "," << (i < l.memory_equivalent_k.size() ? std::to_string(l.memory_equivalent_k[i]) : "");

@@ -13,8 +13,8 @@ std::string csv_symbol_name(int id);  // "a", "space", "period", ... (names safe
 void write_entry_csv(const EntrySignature& entry, const std::string& path);
 // Many entries in one table: a row per entry and lag (entry, name, state, then as above).
 void write_entries_csv(const std::vector<EntrySignature>& entries, const std::string& path);
-// With a perfect-memory reference: its accuracy per k, and each layer's memory-equivalent k.
-void write_marginal_csv(const std::vector<EntrySignature>& layers, const std::string& path,
+// With a perfect-memory reference: its accuracy per k, and each entry's memory-equivalent k.
+void write_marginal_csv(const std::vector<EntrySignature>& entries, const std::string& path,
                         const PerfectMemory* perfect = nullptr);
 
 }  // namespace memsig

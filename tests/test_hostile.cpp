@@ -180,7 +180,7 @@ TEST_CASE("probe settings that cannot work are errors: patience 0, too few posit
   REQUIRE(contains(error_of([&] { compute_signature(src, c, so); }), "twice"));
 }
 
-TEST_CASE("a layer's signature does not depend on which other layers are probed with it", "[hostile]") {
+TEST_CASE("an entry's signature does not depend on which other entries are probed with it", "[hostile]") {
   Corpus c = words_corpus();
   CharLMConfig cfg;
   cfg.hidden = 8; cfg.embed = 4; cfg.layers = 2; cfg.cell = Cell::LSTM;

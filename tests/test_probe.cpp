@@ -129,7 +129,7 @@ TEST_CASE("signature files (JSON schema, CSVs, PNGs) and a self-diff of zero", "
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("a stopped signature run reuses the layers its checkpoint holds, if the settings match", "[probe]") {
+TEST_CASE("a stopped signature run reuses the entries its checkpoint holds, if the settings match", "[probe]") {
   auto model = delay_line_lstm(2);
   Corpus c = iid_letters(8);
   c.train.resize(100);

@@ -160,7 +160,7 @@ nlohmann::json bench_probe(const Corpus& corpus, const std::string& model_path, 
   double extract = since(t), extract_cpu = cpu_seconds() - c;
   t = Clock::now();
   c = cpu_seconds();
-  auto lags = probe_layer(train, valid, test, 0, po);
+  auto lags = probe_entry(train, valid, test, 0, po);
   double decoders = since(t), decoders_cpu = cpu_seconds() - c;
   nlohmann::json acc = nlohmann::json::array(), lo = acc, hi = acc, epochs = acc;
   for (auto& r : lags) { acc.push_back(r.accuracy); lo.push_back(r.ci_lo); hi.push_back(r.ci_hi); epochs.push_back(r.epochs); }

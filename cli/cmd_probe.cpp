@@ -15,22 +15,28 @@
 #include "probe/sources.h"
 #include "probe/las_source.h"
 #include "probe/signature.h"
+#include "probe/signature_diff.h"
+#include "probe/signature_json.h"
 
 namespace memsig::cli {
 
 namespace {
-std::vector<int> parse_layers(const std::string& spec, int n_layers) {
+// "all" or 1-based entry numbers "1,3" (a char LM's entries are its layers) -> 0-based entries.
+std::vector<int> parse_entries(const std::string& spec, const std::vector<StateEntry>& entries,
+                               const std::string& option = "--entries") {
   std::vector<int> out;
   if (spec == "all") return out;
+  const int n = (int)entries.size();
   std::stringstream ss(spec);
   std::string item;
   while (std::getline(ss, item, ',')) {
     int l = 0;
-    try { l = std::stoi(item); } catch (...) { throw CLI::ValidationError("--layers: '" + item + "' is not a layer number"); }
-    if (l < 1 || l > n_layers)
-      throw CLI::ValidationError("--layers: layer " + item + " does not exist (the model has " + std::to_string(n_layers) + ")");
+    try { l = std::stoi(item); } catch (...) { throw CLI::ValidationError(option + ": '" + item + "' is not an entry number"); }
+    if (l < 1 || l > n)
+      throw CLI::ValidationError(option + ": entry " + item + " does not exist (the model has " + std::to_string(n) + (n == 1 ? " entry: " : " entries: ") +
+                                 entries.front().name + (n > 1 ? " .. " + entries.back().name : "") + ")");
     for (int seen : out)
-      if (seen == l - 1) throw CLI::ValidationError("--layers: layer " + item + " is named twice");
+      if (seen == l - 1) throw CLI::ValidationError(option + ": entry " + item + " (" + entries[l - 1].name + ") is named twice");
     out.push_back(l - 1);
   }
   return out;
@@ -53,9 +59,11 @@ void check_output_folder(const std::string& dir, const std::vector<NamedPath>& i
 }
 
 void add_signature(CLI::App& app) {
-  auto* cmd = app.add_subcommand("signature", "memory signature: probe what each layer's state remembers of past inputs");
-  static std::string model_path, corpus, train, valid, test, layers = "all", state, out, speech;
+  auto* cmd = app.add_subcommand("signature", "memory signature: probe what each entry's state (a layer's) remembers of past inputs");
+  static std::string model_path, corpus, train, valid, test, entries = "all", state, out, speech, png_entries;
   static SignatureOptions o;
+  static SignatureFileOptions files;
+  static int64_t max_state_mib = o.max_state_bytes >> 20;
   cmd->add_option("--model", model_path, "a char LM (.safetensors) or an n-gram model (.arpa)")->required();
   auto* c = cmd->add_option("--corpus", corpus, "shakespeare | ptb | wsj:PATH | FILE");
   auto* tr = cmd->add_option("--train", train, "training split file (with --valid and --test)");
@@ -65,7 +73,7 @@ void add_signature(CLI::App& app) {
   auto* sp = cmd->add_option("--data", speech, "a speech set DIR (train/, valid/, test/ data directories) for a LAS model");
   sp->excludes(c);
   sp->excludes(tr);
-  cmd->add_option("--layers", layers, "all, or 1-based layer numbers: 1,3")->capture_default_str();
+  cmd->add_option("--entries,--layers", entries, "all, or 1-based entry numbers (a char LM's layers): 1,3")->capture_default_str();
   cmd->add_option("--max-lag,--max-delta", o.states.max_lag, "L: decoders for lags 1..L")->capture_default_str()->check(integer_in(1, 100));
   cmd->add_option("--state", state, "c | h | ch (LSTM; default c), h (GRU)");
   cmd->add_option("--max-positions", o.max_train_positions, "training positions kept (random subsample)")->capture_default_str()->check(integer_in(1, kNoLimit));
@@ -83,6 +91,15 @@ void add_signature(CLI::App& app) {
   cmd->add_option("--perfect-memory", o.perfect_memory_k, "reference: perfect memory of the last k = 1..K inputs (0 = none)")
       ->capture_default_str()->check(integer_in(0, 10));
   cmd->add_option("--seed", o.states.seed)->capture_default_str()->check(integer_in(0, kNoLimit));
+  cmd->add_option("--max-state-mib", max_state_mib,
+                  "states held at once (MiB): entries are probed in chunks that fit (0 = all at once; same result)")
+      ->capture_default_str()->check(integer_in(0, 1LL << 30));
+  cmd->add_option("--chunk-entries", o.chunk_entries, "at most this many entries per chunk (0 = as --max-state-mib allows)")
+      ->capture_default_str()->check(integer_in(0, 1000000));
+  cmd->add_option("--entry-files", files.per_entry_files_up_to,
+                  "a PNG and CSV per entry up to this many entries; beyond, one signature_entries.csv and PNGs for --png-entries")
+      ->capture_default_str()->check(integer_in(0, kNoLimit));
+  cmd->add_option("--png-entries", png_entries, "with more entries than --entry-files: entries that still get a PNG (1,5)");
   cmd->add_option("--out", out, "output folder")->required();
   cmd->add_flag("--quiet", o.quiet);
   add_common(cmd);
@@ -113,16 +130,21 @@ void add_signature(CLI::App& app) {
       source_ptr = state_source(model, state);
     }
     const StateSource& source = *source_ptr;
-    o.states.entries = parse_layers(layers, (int)source.entries().size());
+    o.states.entries = parse_entries(entries, source.entries());
+    o.max_state_bytes = max_state_mib << 20;
+    if (!png_entries.empty()) {
+      files.png_entries.clear();
+      for (int e : parse_entries(png_entries, source.entries(), "--png-entries")) files.png_entries.push_back(e + 1);
+    }
     o.probe.seed = o.states.seed;
     o.probe.quiet = o.quiet;
     o.checkpoint = out + "/signature.partial.json";
     check_probe_options(o.probe);
     make_dirs(out);
     Signature sig = compute_signature(source, data, o);
-    write_signature_files(sig, out, source.describe() + " on " + data.name);
+    write_signature_files(sig, out, source.describe() + " on " + data.name, files);
     std::remove(o.checkpoint.c_str());
-    for (auto& l : sig.trained.layers) {
+    for (auto& l : sig.trained.entries) {
       std::printf("%s (%s) test accuracy by lag:", l.name.c_str(), l.state.c_str());
       for (auto& r : l.lags) std::printf(" %.3f", r.accuracy);
       std::printf("\n");
@@ -133,7 +155,11 @@ void add_signature(CLI::App& app) {
         std::printf("\n");
       }
     }
-    std::printf("wrote %s/signature.json, signature_l*.png, marginal.png and CSVs\n", out.c_str());
+    if ((int64_t)sig.trained.entries.size() > files.per_entry_files_up_to)
+      std::printf("wrote %s/signature.json, signature_entries.csv, marginal.csv and %zu PNG(s) of named entries\n", out.c_str(),
+                  files.png_entries.size());
+    else
+      std::printf("wrote %s/signature.json, signature_l*.png, marginal.png and CSVs\n", out.c_str());
   });
 }
 
@@ -153,25 +179,25 @@ void add_diff(CLI::App& app) {
     auto diffs = diff_signatures(sa, sb, bootstrap);
     diff_heatmap(diffs, title).save_png(out);
     for (auto& d : diffs) {
-      std::printf("layer %d (lags %d..%d): mean |recall B - A| = %.4f over symbols and lags; RMS accuracy difference over lags = %.4f\n",
-                  d.layer, d.lags.front(), d.lags.back(), d.mean_abs, d.marginal_rms);
+      std::printf("entry %d (lags %d..%d): mean |recall B - A| = %.4f over symbols and lags; RMS accuracy difference over lags = %.4f\n",
+                  d.entry, d.lags.front(), d.lags.back(), d.mean_abs, d.marginal_rms);
       if (!d.paired) {
-        if (bootstrap > 0) std::printf("layer %d: no paired bootstrap (the two were not measured on the same test positions)\n", d.layer);
+        if (bootstrap > 0) std::printf("entry %d: no paired bootstrap (the two were not measured on the same test positions)\n", d.entry);
         continue;
       }
       int sig = 0, cells = 0;
       for (size_t c = 0; c < d.significant.size(); ++c)
         if (!std::isnan(d.recall_diff[c])) { cells++; sig += d.significant[c]; }
-      std::printf("layer %d: accuracy B - A by lag, with 95%% paired-bootstrap interval:", d.layer);
+      std::printf("entry %d: accuracy B - A by lag, with 95%% paired-bootstrap interval:", d.entry);
       for (size_t i = 0; i < d.lags.size(); ++i)
         std::printf(" %d: %+.3f [%+.3f, %+.3f]", d.lags[i], d.accuracy_diff[i], d.accuracy_lo[i], d.accuracy_hi[i]);
-      std::printf("\nlayer %d: %d of %d symbol x lag cells differ significantly at 95%%\n", d.layer, sig, cells);
+      std::printf("\nentry %d: %d of %d symbol x lag cells differ significantly at 95%%\n", d.entry, sig, cells);
     }
   });
 }
 
 void add_marginal(CLI::App& app) {
-  auto* cmd = app.add_subcommand("marginal", "accuracy by lag of several signatures side by side (a column per model and layer)");
+  auto* cmd = app.add_subcommand("marginal", "accuracy by lag of several signatures side by side (a column per model and entry)");
   static std::vector<std::string> files;
   static std::string out, title = "memory: decoding accuracy by lag";
   cmd->add_option("signatures", files, "signature.json files (FILE:control for a file's untrained control)")->required();
@@ -181,18 +207,18 @@ void add_marginal(CLI::App& app) {
     std::vector<NamedPath> in;
     for (auto& f : files) in.push_back({"a signature", signature_file(f)});
     check_outputs(in, {{"--out", out}});
-    std::vector<EntrySignature> layers;
+    std::vector<EntrySignature> entries;
     std::vector<std::string> names;
     for (auto& f : files) {
       Signature sig = load_signature_spec(f);
       std::string model = model_label(sig);
       if (is_control_spec(f)) model += " untrained";
-      for (auto& l : sig.trained.layers) {
-        layers.push_back(l);
-        names.push_back(sig.trained.layers.size() > 1 ? model + " l" + std::to_string(l.layer) : model);
+      for (auto& l : sig.trained.entries) {
+        entries.push_back(l);
+        names.push_back(sig.trained.entries.size() > 1 ? model + " l" + std::to_string(l.entry) : model);
       }
     }
-    marginal_heatmap(layers, names, title).save_png(out);
+    marginal_heatmap(entries, names, title).save_png(out);
     std::printf("wrote %s (%zu columns)\n", out.c_str(), names.size());
   });
 }

@@ -63,7 +63,7 @@ void figure_fig1(const FigureOptions& opt) {
   std::vector<int> cols;
   for (int s = symbol_of_char('a'); s <= symbol_of_char('z'); ++s) cols.push_back(s);
   cols.push_back(symbol_of_char('.'));
-  const EntrySignature& layer = sig.trained.layers.at(0);
+  const EntrySignature& layer = sig.trained.entries.at(0);
   const ForwardAccuracy& forward = sig.trained.forward.value();
   const int left = 70;  // the same left margin in both panels lines their columns up
   Canvas a = signature_heatmap(layer, "Memory signature: recall of the input d steps back, from the GRU state h", cols,

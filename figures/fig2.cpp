@@ -81,7 +81,7 @@ void figure_fig2(const FigureOptions& opt) {
       std::string path = lab.model(ptb, cfg, preset.budget_for(cfg.hidden), "ptb");
       EvalResult ev = evaluate(*load_model(path), ptb.test);
       Signature sig = lab.signature(path, ptb, lab.signature_options(), "ptb_" + config_tag(cfg));
-      const EntrySignature& l = sig.trained.layers.at(0);
+      const EntrySignature& l = sig.trained.entries.at(0);
       Estimate m = mean_accuracy(l);
       char name[64];
       std::snprintf(name, sizeof name, "%s %d (ppl %.2f)", cell == Cell::GRU ? "GRU" : "LSTM", H, ev.perplexity);
@@ -144,7 +144,7 @@ void figure_fig2(const FigureOptions& opt) {
       for (auto& c : caps) {
         std::optional<Signature> sig = capacity_signature(cfg, path, c);
         if (!sig) continue;
-        const EntrySignature& l = sig->trained.layers.at(0);
+        const EntrySignature& l = sig->trained.entries.at(0);
         double v = mean_valid(l), m = mean_accuracy(l).value;
         lo = std::min(lo, m);
         hi = std::max(hi, m);

@@ -49,19 +49,19 @@ void figure_fig3(const FigureOptions& opt) {
     EvalResult ev = evaluate(*load_model(path), ptb.test);
     Signature sig = lab.signature(path, ptb, lab.signature_options(), "ptb_" + config_tag(cfg));
     const std::string label = cell == Cell::GRU ? "GRU" : "LSTM";
-    for (size_t i = 0; i < sig.trained.layers.size() || i < (size_t)cfg.layers; ++i)  // every layer, in order
-      if (i >= sig.trained.layers.size() || sig.trained.layers[i].layer != (int)i + 1)
+    for (size_t i = 0; i < sig.trained.entries.size() || i < (size_t)cfg.layers; ++i)  // every layer, in order
+      if (i >= sig.trained.entries.size() || sig.trained.entries[i].entry != (int)i + 1)
         throw std::logic_error("fig3: the signature of " + path + " lacks layer " + std::to_string(i + 1));
     std::printf("fig3: %s %dx%d test perplexity %.4f\n", label.c_str(), cfg.layers, cfg.hidden, ev.perplexity);
     std::vector<Estimate> by_layer;
-    for (auto& l : sig.trained.layers) {
+    for (auto& l : sig.trained.entries) {
       cols.push_back(l);
-      names.push_back(label + " layer " + std::to_string(l.layer));
+      names.push_back(label + " layer " + std::to_string(l.entry));
       by_layer.push_back(mean_accuracy(l));
-      std::printf("fig3: %s layer %d: mean accuracy over lags %s  by lag:", label.c_str(), l.layer, by_layer.back().str().c_str());
+      std::printf("fig3: %s layer %d: mean accuracy over lags %s  by lag:", label.c_str(), l.entry, by_layer.back().str().c_str());
       for (auto& r : l.lags) std::printf(" %.3f", r.accuracy);
       std::printf("\n");
-      out[cell_name(cell)]["layers"].push_back({{"layer", l.layer}, {"mean_accuracy", by_layer.back().value}, {"se", by_layer.back().se}});
+      out[cell_name(cell)]["layers"].push_back({{"layer", l.entry}, {"mean_accuracy", by_layer.back().value}, {"se", by_layer.back().se}});
     }
     out[cell_name(cell)]["perplexity"] = ev.perplexity;
     Estimate fall = difference(by_layer.back(), by_layer.front());
@@ -69,13 +69,13 @@ void figure_fig3(const FigureOptions& opt) {
     out[cell_name(cell)]["last_minus_first"] = {{"value", fall.value}, {"se", fall.se}};
 
     Signature sd = lab.signature(path, ptb, deep_options(cfg), "ptb_" + config_tag(cfg) + "_decoder_depth2_top");
-    for (auto& l : sd.trained.layers) {
-      if (l.layer < 1 || l.layer > (int)by_layer.size()) throw std::logic_error("fig3: no layer " + std::to_string(l.layer));
-      Estimate one = by_layer[l.layer - 1], two = mean_accuracy(l);
+    for (auto& l : sd.trained.entries) {
+      if (l.entry < 1 || l.entry > (int)by_layer.size()) throw std::logic_error("fig3: no layer " + std::to_string(l.entry));
+      Estimate one = by_layer[l.entry - 1], two = mean_accuracy(l);
       Estimate gain = relative_change(one, two);
-      std::printf("fig3: %s layer %d: decoders of 2 hidden layers %s vs 1: relative gain %s\n", label.c_str(), l.layer,
+      std::printf("fig3: %s layer %d: decoders of 2 hidden layers %s vs 1: relative gain %s\n", label.c_str(), l.entry,
                   two.str().c_str(), gain.str().c_str());
-      out[cell_name(cell)]["deeper_decoders"].push_back({{"layer", l.layer}, {"relative_gain", gain.value}, {"se", gain.se}});
+      out[cell_name(cell)]["deeper_decoders"].push_back({{"layer", l.entry}, {"relative_gain", gain.value}, {"se", gain.se}});
     }
   }
   marginal_heatmap(cols, names, "PTB, " + std::to_string(preset.deep_layers) + "-layer LMs: decoding accuracy by lag, per layer")

@@ -74,13 +74,13 @@ void figure_fig4(const FigureOptions& opt) {
     char title[160];
     std::snprintf(title, sizeof title, "LSTM 1x%d %s: signature on PTB (PTB test perplexity %.3f)", cfg.hidden, m.name.c_str(),
                   m.ev.perplexity);
-    panels.push_back(signature_heatmap(m.sig.trained.layers.at(0), title, cols, 70));
+    panels.push_back(signature_heatmap(m.sig.trained.entries.at(0), title, cols, 70));
     std::printf("fig4: %-24s PTB test perplexity %.4f\n", m.name.c_str(), m.ev.perplexity);
   }
   stack_panels(panels).save_png(opt.out_dir + "/fig4.png");
   nlohmann::json out;
   auto dist = [](const Signature& a, const Signature& b) { return diff_signatures(a, b).at(0); };
-  LayerDiff to_shake = dist(three[1].sig, three[0].sig), to_target = dist(three[1].sig, three[2].sig),
+  EntryDiff to_shake = dist(three[1].sig, three[0].sig), to_target = dist(three[1].sig, three[2].sig),
             between = dist(three[0].sig, three[2].sig);
   std::printf("fig4: distance (mean |recall difference| over symbols and lags; RMS of accuracy by lag):\n");
   std::printf("fig4:   retrained - Shakespeare LM  %.4f  %.4f\n", to_shake.mean_abs, to_shake.marginal_rms);

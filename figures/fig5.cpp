@@ -48,12 +48,12 @@ void figure_fig5(const FigureOptions& opt) {
                 cfg.hidden, eg.perplexity, preset.ngram_order, en.perplexity);
   diff_heatmap(diffs, title, "recall GRU - " + std::to_string(preset.ngram_order) + "-gram").save_png(opt.out_dir + "/fig5.png");
   const std::string gname = "GRU 1x" + std::to_string(cfg.hidden), nname = std::to_string(preset.ngram_order) + "-gram";
-  marginal_heatmap({sg.trained.layers[0], sn.trained.layers[0]}, {gname, nname}, "PTB: accuracy by lag",
+  marginal_heatmap({sg.trained.entries[0], sn.trained.entries[0]}, {gname, nname}, "PTB: accuracy by lag",
                    sg.perfect ? &*sg.perfect : nullptr)
       .save_png(opt.out_dir + "/fig5_marginal.png");
   Interpolation ip = interpolate(*g.lm, *n.lm, ptb.valid, ptb.test);
 
-  Estimate mg = mean_accuracy(sg.trained.layers[0]), mn = mean_accuracy(sn.trained.layers[0]);
+  Estimate mg = mean_accuracy(sg.trained.entries[0]), mn = mean_accuracy(sn.trained.entries[0]);
   std::printf("fig5: %s test perplexity %.4f (%.4f bpc); %s %.4f (%.4f bpc); %lld targets\n", gname.c_str(), eg.perplexity, eg.bpc,
               nname.c_str(), en.perplexity, en.bpc, (long long)eg.targets);
   std::printf("fig5: interpolation %.2f x GRU + %.2f x n-gram (weight chosen on valid): test perplexity %.4f (%.4f bpc)\n",
@@ -67,8 +67,8 @@ void figure_fig5(const FigureOptions& opt) {
     std::printf("fig5: %d of %d symbol x lag cells differ significantly (paired bootstrap, 95%%)\n", sig, cells);
   }
   std::printf("fig5: by lag (GRU / n-gram):");
-  for (size_t i = 0; i < sg.trained.layers[0].lags.size(); ++i)
-    std::printf(" %.3f/%.3f", sg.trained.layers[0].lags[i].accuracy, sn.trained.layers[0].lags[i].accuracy);
+  for (size_t i = 0; i < sg.trained.entries[0].lags.size(); ++i)
+    std::printf(" %.3f/%.3f", sg.trained.entries[0].lags[i].accuracy, sn.trained.entries[0].lags[i].accuracy);
   std::printf("\n");
   nlohmann::json j = {{"gru", gru}, {"ngram", ngram}, {"gru_perplexity", eg.perplexity}, {"ngram_perplexity", en.perplexity},
                       {"interpolation_weight", ip.weight}, {"interpolated_perplexity", ip.mixed.perplexity},

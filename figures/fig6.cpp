@@ -173,10 +173,10 @@ void figure_fig6(const FigureOptions& opt) {
   out["model_describe"] = model->describe();
   for (auto& v : views) {
     v.sig = lab.signature(v.path, probe_data, so, "fig6_" + model_tag + "_" + v.tag);
-    const auto& lags = v.sig.trained.layers.at(0).lags;
+    const auto& lags = v.sig.trained.entries.at(0).lags;
     double mean = 0;
     for (auto& r : lags) mean += r.accuracy / lags.size();
-    panels.push_back(signature_heatmap(v.sig.trained.layers.at(0), "Signature of " + v.title, cols, 70));
+    panels.push_back(signature_heatmap(v.sig.trained.entries.at(0), "Signature of " + v.title, cols, 70));
     std::printf("fig6: %-10s mean accuracy over lags 1..%zu %.4f (lag 1 %.4f)\n", v.tag.c_str(), lags.size(), mean, lags[0].accuracy);
     out["views"].push_back({{"view", v.tag}, {"definition", v.title}, {"mean_accuracy", mean},
                             {"accuracy_by_lag", [&] { std::vector<double> a; for (auto& r : lags) a.push_back(r.accuracy); return a; }()}});
@@ -197,7 +197,7 @@ void figure_fig6(const FigureOptions& opt) {
   StateSet test = extract_states(full_source, probe_data.test, st);
   ProbeOptions po = so.probe;
   TrainedDecoders decoders;
-  probe_layer(train, valid, test, 0, po, &decoders);
+  probe_entry(train, valid, test, 0, po, &decoders);
   const auto full_pred = decoders.predict(test, 0);
   const int L = st.max_lag;
   const auto first = first_rows(test, probe_data.test.size());

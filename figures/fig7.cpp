@@ -38,11 +38,12 @@ struct Claim {
   int lags_up = 0, lags = 0;  // lags whose paired 95% interval lies above 0
   bool held() const { return diff.lo() > 0; }
 };
-Claim compare(const EntrySignature& a, const EntrySignature& b, int bootstrap, uint64_t seed) {
+Claim compare(const EntrySignature& a, const EntrySignature& b, const TestRows& test, int bootstrap, uint64_t seed) {
   Signature sa, sb;
-  sa.trained.layers = {a};
-  sb.trained.layers = {b};
-  sa.trained.layers[0].layer = sb.trained.layers[0].layer = 1;  // matched as "the same layer"
+  sa.trained.entries = {a};
+  sb.trained.entries = {b};
+  sa.trained.test = sb.trained.test = test;
+  sa.trained.entries[0].entry = sb.trained.entries[0].entry = 1;  // matched as "the same entry"
   Claim c;
   c.diff = difference(mean_accuracy(b), mean_accuracy(a));
   auto d = diff_signatures(sa, sb, bootstrap, seed);
@@ -135,8 +136,8 @@ void figure_fig7(const FigureOptions& opt) {
     write_text_atomically(sig_path, to_json(sig).dump());
     std::remove(so.checkpoint.c_str());
   }
-  if (sig.trained.layers.size() != 3) throw std::logic_error("fig7: the signature lacks an entry");
-  const EntrySignature &first = sig.trained.layers[0], &last = sig.trained.layers[1], &query = sig.trained.layers[2];
+  if (sig.trained.entries.size() != 3) throw std::logic_error("fig7: the signature lacks an entry");
+  const EntrySignature &first = sig.trained.entries[0], &last = sig.trained.entries[1], &query = sig.trained.entries[2];
 
   char cer[64];
   std::snprintf(cer, sizeof cer, "test CER %.1f%%", dec.errors.cer());
@@ -148,8 +149,9 @@ void figure_fig7(const FigureOptions& opt) {
   fig.save_png(opt.out_dir + "/fig7.png");
 
   const int boot = quick ? 100 : 1000;
-  Claim c1 = compare(first, last, boot, opt.seed), c2a = compare(first, query, boot, opt.seed),
-        c2b = compare(last, query, boot, opt.seed);
+  const TestRows& rows = sig.trained.test;
+  Claim c1 = compare(first, last, rows, boot, opt.seed), c2a = compare(first, query, rows, boot, opt.seed),
+        c2b = compare(last, query, rows, boot, opt.seed);
   nlohmann::json out = {{"model", model}, {"describe", las->describe()}, {"data", data}, {"test_cer", dec.errors.cer()},
                         {"test_wer", dec.errors.wer()}, {"first", "listener 1"}, {"last", "listener " + std::to_string(L)}};
   auto report = [&](const char* name, const char* text, const Claim& c) {

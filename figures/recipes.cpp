@@ -182,10 +182,10 @@ Signature Lab::signature(const std::string& model_path, const Corpus& corpus, Si
     if (wanted.empty()) for (size_t e = 0; e < source->entries().size(); ++e) wanted.push_back((int)e);
     for (int e : wanted) {
       bool found = false;
-      for (auto& l : cached.trained.layers) found = found || l.layer == e + 1;
+      for (auto& l : cached.trained.entries) found = found || l.entry == e + 1;
       covers = covers && found;
     }
-    bool rows = !need_rows || (!cached.trained.layers.empty() && !cached.trained.layers[0].test_targets.empty());
+    bool rows = !need_rows || !cached.trained.test.empty();
     if (cached.settings == signature_settings(*source, corpus, so) && covers && rows &&
         (so.perfect_memory_k == 0 || cached.perfect)) {
       if (opt.entry == id) throw EntryDone{id};

@@ -8,6 +8,7 @@
 #include "figures/figures.h"
 #include "models/charlm.h"
 #include "probe/signature.h"
+#include "probe/signature_json.h"
 
 namespace memsig {
 

@@ -1,11 +1,14 @@
 // libFuzzer target: any bytes as a signature.json (diff, marginal and resumed probes read these).
-// Reading must end in a Signature or a FileError; a Signature read must survive diff and its JSON.
+// Reading (older forms brought to today's first) must end in a Signature or a FileError; a
+// Signature read must survive diff (with the paired bootstrap) and its JSON.
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "engine/files.h"
 #include "probe/signature.h"
+#include "probe/signature_diff.h"
+#include "probe/signature_json.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace memsig;
@@ -16,7 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     to_json(s).dump();
     try {
       diff_signatures(s, s);
-    } catch (const std::invalid_argument&) {  // no layer and lag in common: a clean error
+      diff_signatures(s, s, 2);  // the paired bootstrap over the file's test rows
+    } catch (const std::invalid_argument&) {  // no entry and lag in common: a clean error
     }
   } catch (const FileError&) {
   }

@@ -544,7 +544,7 @@ std::vector<std::vector<int8_t>> TrainedDecoders::predict(const StateSet& set, s
   return memsig::predict(impl->bank, impl->z, set, entry);
 }
 
-std::vector<LagResult> probe_layer(const StateSet& train, const StateSet& valid, const StateSet& test, size_t entry,
+std::vector<LagResult> probe_entry(const StateSet& train, const StateSet& valid, const StateSet& test, size_t entry,
                                    const ProbeOptions& opt, TrainedDecoders* keep) {
   check_probe_options(opt);
   const int L = train.max_lag, w = train.width[entry];
@@ -621,7 +621,7 @@ std::vector<LagResult> probe_layer(const StateSet& train, const StateSet& valid,
   return res;
 }
 
-std::vector<double> probe_layer_one_by_one(const StateSet& train, const StateSet& valid, size_t entry,
+std::vector<double> probe_entry_one_by_one(const StateSet& train, const StateSet& valid, size_t entry,
                                            const ProbeOptions& opt, int only_lag) {
   check_probe_options(opt);
   const int w = train.width[entry];

@@ -1,5 +1,5 @@
-// decoders.h — the memory probe: for one layer, L small ReLU MLPs, the d-th predicting the input
-// x_{t-d} (the symbol d positions back) from the frozen state s_t:
+// decoders.h — the memory probe: for one entry of a state source (a layer), L small ReLU MLPs,
+// the d-th predicting the input x_{t-d} (the symbol d positions back) from the frozen state s_t:
 //     a_d = relu(W1_d s + b1_d)   [more hidden layers: a = relu(W a + b)]   logits_d = W2_d a_d + b2_d
 // All L decoders read the same s, so their first layers are stacked into one matrix W1 [L*K, H]:
 // one GEMM per mini-batch computes every decoder's first layer, and one backward GEMM every
@@ -78,12 +78,12 @@ class TrainedDecoders {
 
 // Trains the L decoders (lags 1..L) of one state set entry (a layer) jointly and reports on test;
 // `keep`, when given, receives the chosen decoders.
-std::vector<LagResult> probe_layer(const StateSet& train, const StateSet& valid, const StateSet& test, size_t entry,
+std::vector<LagResult> probe_entry(const StateSet& train, const StateSet& valid, const StateSet& test, size_t entry,
                                    const ProbeOptions& opt, TrainedDecoders* keep = nullptr);
 
 // The same decoders trained one after another (L separate banks of one), or only lag `only_lag`:
 // the reference the joint probe is measured against in `make bench`. Returns valid accuracies.
-std::vector<double> probe_layer_one_by_one(const StateSet& train, const StateSet& valid, size_t entry,
+std::vector<double> probe_entry_one_by_one(const StateSet& train, const StateSet& valid, size_t entry,
                                            const ProbeOptions& opt, int only_lag = 0);
 
 }  // namespace memsig

@@ -1,20 +1,15 @@
-// signature.h — a model's memory signature: for each entry of a state source (a layer), the
-// lag-d decoders' test accuracy (with 95% interval and chance), recall per symbol, counts and
-// confusion matrices; the LM's own forward prediction accuracy per symbol; optionally the same for
-// an untrained copy (control). A typed value, saved as signature.json:
+// signature.h — a model's memory signature: for each entry of a state source (a layer, an
+// encoder layer, a decoder query, ...), the lag-d decoders' test accuracy (with 95% interval and
+// chance), recall per symbol, counts and confusion matrices; the LM's own forward prediction
+// accuracy per symbol; optionally the same for an untrained copy (control). This file computes it
+// (and resumes a stopped computation); its neighbours read and write it (signature_json.h), compare
+// two (signature_diff.h) and read what older versions wrote (signature_legacy.h).
 //
-//   {"symbols": [...34...],
-//    "layers": [{"layer": 1, "name": "layer 1", "state": "c", "lag": [1..L], "accuracy": [...],
-//                "ci95": [[lo, hi], ...], "chance": [...], "n": [...], "recall": [[34 per lag], ...],
-//                "count": [[34 per lag], ...], "confusion": [[34x34 per lag], ...],
-//                "keep_prob": [...], "valid_accuracy": [...]}],
-//    "forward": {"recall": [...34...], "count": [...], "accuracy": 0.57},
-//    "control": {"layers": [...], "forward": {...}},
-//    "perfect_memory": {"max_k": 5, "accuracy": [[per lag] for k = 0..5], "count": [per lag]},
-//       (k = 0 is the chance level; each layer then also has "memory_equivalent_k": [per lag])
-//    "settings": {...every option used...}}
-//
-// Files written before the lag got its one name carry "delta" instead of "lag"; they still load.
+// Entries are probed in chunks: the states of as many entries as fit SignatureOptions'
+// max_state_bytes are extracted, their decoders trained and evaluated, and the states freed before
+// the next chunk. A chunk's entries do not depend on which others share it (the rows kept follow
+// the seed, the decoders' seeds the source's entry), so any chunking gives the same signature, bit
+// for bit; a stopped run resumes from the last chunk (or entry) saved.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -28,25 +23,37 @@
 namespace memsig {
 
 struct EntrySignature {
-  int layer = 0;             // 1-based entry number in the source
+  int entry = 0;             // 1-based entry number in the source
   std::string name;          // "layer 1"
   std::string state;         // state kind read: "c", "h", ...
   std::vector<LagResult> lags;
   // Per lag: the smallest k for which perfect memory of the last k inputs decodes at least as well
-  // as this layer (0: no k up to the reference's K does); empty without the reference.
+  // as this entry (0: no k up to the reference's K does); empty without the reference.
   std::vector<int> memory_equivalent_k;
-  // The test rows' targets, [rows x lags] (-1 = none), with each lag's test_predictions: what a
-  // paired comparison of two signatures over the same test positions needs. Empty in files
-  // written before they were kept.
-  std::vector<int8_t> test_targets;
-  // How many consecutive test rows come from one segment, segment after segment: rows of a
-  // sentence are not independent, so the bootstrap resamples whole segments.
-  std::vector<int32_t> test_clusters;
+};
+
+// The test rows every entry of a probed model was measured on, kept once (not per entry): with
+// each entry's test_predictions, what a paired comparison of two signatures over the same test
+// positions needs. Empty in files written before they were kept.
+struct TestRows {
+  int64_t rows = 0;
+  int lags = 0;                   // columns: lags 1..lags
+  std::vector<int8_t> targets;    // [rows x lags]: the symbol d positions back (-1 = none)
+  // How many consecutive rows come from one segment, segment after segment: rows of a sentence
+  // are not independent, so the bootstrap resamples whole segments.
+  std::vector<int32_t> clusters;
+  bool empty() const { return targets.empty(); }
+  int target(int64_t row, int lag) const { return targets[(size_t)row * lags + (lag - 1)]; }
+  bool operator==(const TestRows& o) const {
+    return rows == o.rows && lags == o.lags && targets == o.targets && clusters == o.clusters;
+  }
+  bool operator!=(const TestRows& o) const { return !(*this == o); }
 };
 
 struct ProbedModel {
-  std::vector<EntrySignature> layers;
+  std::vector<EntrySignature> entries;
   std::optional<ForwardAccuracy> forward;
+  TestRows test;
 };
 
 struct Signature {
@@ -73,55 +80,32 @@ struct SignatureOptions {
   bool control = false;                 // also probe an untrained copy of the model
   int perfect_memory_k = 5;             // the reference's largest k (0: none)
   bool quiet = false;
-  // When set, each finished layer is saved here at once, and layers already in it (from a stopped
-  // run with the same settings and the same model) are reused rather than probed again.
+  // When set, finished entries are saved here (after each entry, or after each chunk when there
+  // are many), and entries already in it (from a stopped run with the same settings and the same
+  // model) are reused rather than probed again.
   std::string checkpoint;
-  StateCache* state_cache = nullptr;   // when set: states reused from it, or extracted into it
+  StateCache* state_cache = nullptr;   // when set (and one chunk holds every entry): states reused from it, or extracted into it
+  // The states of the three splits held at once, in bytes (estimated from the positions kept and
+  // each entry's width): entries are probed in chunks that stay within it, a chunk holding at least
+  // one entry; 0 = every entry at once. Not a setting: any chunking gives the same signature.
+  // The default holds every entry of today's figures and of a 4-layer 320-unit model at once.
+  int64_t max_state_bytes = int64_t(4096) << 20;
+  int chunk_entries = 0;                // at most this many entries per chunk (0: as the bytes allow)
+  // The partial file is rewritten whole at each save: after every entry while a run probes at most
+  // this many, after every chunk beyond (after each of 1156 entries, the writing would grow as
+  // the square of the entries).
+  int64_t save_each_entry_up_to = 32;
 };
 
 Signature compute_signature(const StateSource& source, const Corpus& corpus, const SignatureOptions& opt);
-// The settings a signature records (and a stopped run must share to reuse its layers).
+// The settings a signature records (and a stopped run must share to reuse its entries).
 nlohmann::json signature_settings(const StateSource& source, const Corpus& corpus, const SignatureOptions& opt);
-// Fills each layer's memory_equivalent_k from sig.perfect (when there is one).
+// Fills each entry's memory_equivalent_k from sig.perfect (when there is one).
 void attach_memory_equivalents(Signature& sig);
-
-nlohmann::json to_json(const Signature& sig);
-nlohmann::json to_json(const EntrySignature& layer);
-// Checks every field (types, lengths, 34 symbols, equal lag lists); FileError(path, ...) otherwise.
-Signature signature_from_json(const nlohmann::json& j, const std::string& path);
-EntrySignature entry_from_json(const nlohmann::json& j, const std::string& path, const std::string& where);
-Signature load_signature(const std::string& path);
-// "FILE" reads a signature.json; "FILE:control" takes its untrained control as the trained part.
-Signature load_signature_spec(const std::string& spec);
-bool is_control_spec(const std::string& spec);
-std::string signature_file(const std::string& spec);  // the file a spec reads ("FILE:control" -> FILE)
-std::string model_label(const Signature& sig);  // "gru 1x320", from the settings
 
 // Cells resting on fewer test targets than this are not reported (a recall over two digits says nothing).
 constexpr int64_t kMinRecallCount = 20;
 
-// B minus A for the layers and lags both have (matched by number).
-//
-// With `bootstrap` > 0 and both signatures measured on the same test positions (same corpus,
-// seed and position count: their test targets are identical), a paired cluster bootstrap gives a
-// 95% percentile interval for every accuracy difference: each of `bootstrap` resamples draws the
-// test *segments* with replacement (rows of one sentence are not independent) and recomputes both
-// signatures on their rows. Per symbol x lag cell, a two-sided bootstrap p-value; a cell is
-// significant when it survives Benjamini-Hochberg at a false discovery rate of 5% over all cells.
-struct LayerDiff {
-  int layer = 0;
-  std::vector<int> lags;
-  std::vector<int> symbols;          // symbols present in both
-  std::vector<double> recall_diff;   // [lags x symbols], NaN where either count < kMinRecallCount
-  double mean_abs = 0;               // mean |recall B - A| over the cells with numbers
-  double marginal_rms = 0;           // RMS over lags of accuracy B - A
-  // From the paired bootstrap (empty without one):
-  std::vector<uint8_t> significant;  // [lags x symbols]: the 95% interval excludes 0
-  std::vector<double> accuracy_diff, accuracy_lo, accuracy_hi;  // per lag
-  bool paired = false;
-};
-std::vector<LayerDiff> diff_signatures(const Signature& a, const Signature& b, int bootstrap = 0, uint64_t seed = 1);
-
-std::vector<int> symbols_present(const EntrySignature& layer);  // symbols with a nonzero count
+std::vector<int> symbols_present(const EntrySignature& entry);  // symbols with a nonzero count
 
 }  // namespace memsig

@@ -22,7 +22,7 @@ StateSet extract_states(const StateSource& source, const std::vector<Segment>& s
   if (out.entries.empty()) for (size_t e = 0; e < all.size(); ++e) out.entries.push_back((int)e);
   for (size_t i = 0; i < out.entries.size(); ++i) {
     int e = out.entries[i];
-    if (e < 0 || e >= (int)all.size()) throw std::invalid_argument("layer " + std::to_string(e + 1) + " does not exist");
+    if (e < 0 || e >= (int)all.size()) throw std::invalid_argument("entry " + std::to_string(e + 1) + " does not exist (the source has " + std::to_string(all.size()) + ")");
     for (size_t j = 0; j < i; ++j)
       if (out.entries[j] == e) throw std::invalid_argument(all[e].name + " is asked for twice");
     out.names.push_back(all[e].name);

@@ -23,11 +23,11 @@ echo '{"layers": 3' > "$dir/bad.json"
 expect_error "malformed signature.json" "$dir/bad.json: not valid JSON" -- \
   "$MEMSIG" diff "$dir/bad.json" "$dir/bad.json" --out "$dir/d.png"
 [ -e "$dir/d.png" ] && fail "a PNG was written after a failed diff"
-expect_error "signature of a layer that does not exist" "layer 5 does not exist" -- \
+expect_error "signature of a layer that does not exist" "entry 5 does not exist (the model has 1 entry: layer 1)" -- \
   "$MEMSIG" signature --model "$dir/m.safetensors" --corpus "$dir/text.txt" --layers 5 --out "$dir/sig"
 expect_error "signature with --patience 0" "--patience: '0' must be an integer from 1" -- \
   "$MEMSIG" signature --model "$dir/m.safetensors" --corpus "$dir/text.txt" --patience 0 --out "$dir/sig0"
-expect_error "the same layer twice" "layer 1 is named twice" -- \
+expect_error "the same layer twice" "entry 1 (layer 1) is named twice" -- \
   "$MEMSIG" signature --model "$dir/m.safetensors" --corpus "$dir/text.txt" --layers 1,1 --out "$dir/sig1"
 expect_error "a learning rate that is not a number" "--lr: 'nan' must be a number above 0" -- \
   "$MEMSIG" train --corpus "$dir/text.txt" --hidden 8 --embed 4 --lr nan --out "$dir/nan.safetensors"

@@ -71,7 +71,7 @@ sig() { "$MEMSIG" signature --model "$dir/m2.safetensors" --corpus "$1" --max-la
 sig "$dir/a.txt" "$dir/sigref" > /dev/null 2>&1 || fail "signature"
 stopped "$dir/sig.log" probe.entry#1:TERM sig "$dir/a.txt" "$dir/sigrun"
 sig "$dir/a.txt" "$dir/sigrun" > "$dir/sig2.log" 2>&1 || { cat "$dir/sig2.log"; fail "signature after a stop"; }
-grep -q "1 layer(s) taken from the checkpoint" "$dir/sig2.log" || { cat "$dir/sig2.log"; fail "layer 1 was not taken from the checkpoint"; }
+grep -q "1 entry(ies) taken from the checkpoint" "$dir/sig2.log" || { cat "$dir/sig2.log"; fail "layer 1 was not taken from the checkpoint"; }
 same "$dir/sigref/signature.json" "$dir/sigrun/signature.json" "signature stopped after layer 1"
 for f in signature_l1.png signature_l2.png signature_l1.csv marginal.csv; do same "$dir/sigref/$f" "$dir/sigrun/$f" "signature"; done
 # A partial signature from another corpus file with the same name is not reused.
@@ -81,6 +81,21 @@ sig "$dir/other/a.txt" "$dir/sigmix" > "$dir/sig4.log" 2>&1 || { cat "$dir/sig4.
 grep -q "written for other settings or another model; starting afresh" "$dir/sig4.log" || { cat "$dir/sig4.log"; fail "the other corpus's partial was reused"; }
 same "$dir/sigother/signature.json" "$dir/sigmix/signature.json" "signature of a same-named corpus"
 echo "signature: stopped after layer 1 and resumed: same result; a same-named corpus's partial is not reused"
+# Entries in chunks (issue 17): a 3-layer model, chunks of at most 2 entries, stopped inside the
+# first chunk and after it; resumed, it ends with the signature one chunk gives.
+"$MEMSIG" train --corpus "$dir/a.txt" --layers 3 --hidden 10 --embed 6 --max-steps 20 --quiet --out "$dir/m3.safetensors" > /dev/null
+sig3() { "$MEMSIG" signature --model "$dir/m3.safetensors" --corpus "$dir/a.txt" --max-lag 3 --epochs 3 --out "$@"; }
+sig3 "$dir/sig3ref" --max-state-mib 0 > /dev/null 2>&1 || fail "signature of the 3-layer model"
+for point in probe.entry#1:KILL probe.chunk#1:TERM; do
+  rm -rf "$dir/sig3run" "$dir/sig3run.log"
+  stopped "$dir/sig3run.log" "$point" sig3 "$dir/sig3run" --chunk-entries 2
+  grep -q "chunk 1/2 (2 entries)" "$dir/sig3run.log" || { cat "$dir/sig3run.log"; fail "no chunks before $point"; }
+  sig3 "$dir/sig3run" --chunk-entries 2 > "$dir/sig3b.log" 2>&1 || { cat "$dir/sig3b.log"; fail "chunked signature after $point"; }
+  grep -q "entry(ies) taken from the checkpoint" "$dir/sig3b.log" || { cat "$dir/sig3b.log"; fail "nothing taken from the checkpoint after $point"; }
+  same "$dir/sig3ref/signature.json" "$dir/sig3run/signature.json" "chunked signature stopped at $point"
+  for f in signature_l3.png signature_l2.csv marginal.csv marginal.png; do same "$dir/sig3ref/$f" "$dir/sig3run/$f" "chunked signature"; done
+done
+echo "signature in chunks of 2 entries, stopped inside and after the first chunk: the result of one chunk"
 
 # --- Figure 1: a training stopped after its first save is resumed, not taken as finished ---
 f1() { "$MEMSIG" figure fig1 --train-minutes 0.02 --max-positions 500 --work "$dir/f1/w" --out "$dir/f1/o"; }

@@ -18,6 +18,8 @@
 #include "models/lm.h"
 #include "probe/charlm_source.h"
 #include "probe/signature.h"
+#include "probe/signature_diff.h"
+#include "probe/signature_json.h"
 
 using namespace memsig;
 using namespace memsig::test;
@@ -222,10 +224,10 @@ TEST_CASE("cuda signature equals the cpu's within its confidence interval (lstm 
   o.quiet = true;
   CharLMSource cpu(make_lm(Cell::LSTM, 1, 32, cpu_backend())), gpu(make_lm(Cell::LSTM, 1, 32, cuda_backend()));
   Signature a = compute_signature(cpu, data, o), b = compute_signature(gpu, data, o);
-  REQUIRE(a.trained.layers.size() == b.trained.layers.size());
-  for (size_t l = 0; l < a.trained.layers.size(); ++l)
-    for (size_t d = 0; d < a.trained.layers[l].lags.size(); ++d) {
-      const LagResult &x = a.trained.layers[l].lags[d], &y = b.trained.layers[l].lags[d];
+  REQUIRE(a.trained.entries.size() == b.trained.entries.size());
+  for (size_t l = 0; l < a.trained.entries.size(); ++l)
+    for (size_t d = 0; d < a.trained.entries[l].lags.size(); ++d) {
+      const LagResult &x = a.trained.entries[l].lags[d], &y = b.trained.entries[l].lags[d];
       INFO("lag " << x.lag << ": cpu " << x.accuracy << " [" << x.ci_lo << ", " << x.ci_hi << "], gpu " << y.accuracy);
       CHECK(y.accuracy >= x.ci_lo);
       CHECK(y.accuracy <= x.ci_hi);

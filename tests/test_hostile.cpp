@@ -18,6 +18,8 @@
 #include "models/train_charlm.h"
 #include "probe/charlm_source.h"
 #include "probe/signature.h"
+#include "probe/signature_diff.h"
+#include "probe/signature_json.h"
 #include "temp_files.h"
 
 using namespace memsig;
@@ -178,7 +180,7 @@ TEST_CASE("probe settings that cannot work are errors: patience 0, too few posit
   REQUIRE(contains(error_of([&] { compute_signature(src, c, so); }), "twice"));
 }
 
-TEST_CASE("a layer's signature does not depend on which other layers are probed with it", "[hostile]") {
+TEST_CASE("an entry's signature does not depend on which other entries are probed with it", "[hostile]") {
   Corpus c = words_corpus();
   CharLMConfig cfg;
   cfg.hidden = 8; cfg.embed = 4; cfg.layers = 2; cfg.cell = Cell::LSTM;
@@ -189,7 +191,7 @@ TEST_CASE("a layer's signature does not depend on which other layers are probed 
   Signature both = compute_signature(src, c, so);
   so.states.entries = {1};
   Signature second = compute_signature(src, c, so);
-  REQUIRE(to_json(both.trained.layers[1]).dump() == to_json(second.trained.layers[0]).dump());
+  REQUIRE(to_json(both.trained.entries[1]).dump() == to_json(second.trained.entries[0]).dump());
 }
 
 TEST_CASE("a signature checkpoint is reused only for the same model, and a broken one is an error", "[hostile]") {
@@ -203,12 +205,12 @@ TEST_CASE("a signature checkpoint is reused only for the same model, and a broke
   so.checkpoint = temp_path("partial.json");
   compute_signature(a, c, so);
   auto ckpt = nlohmann::json::parse(read_file(so.checkpoint));
-  ckpt["trained"][0]["accuracy"][0] = 0.123;  // marks a reused layer
+  ckpt["trained"]["entries"][0]["accuracy"][0] = 0.123;  // marks a reused layer
   write_text_atomically(so.checkpoint, ckpt.dump());
-  REQUIRE(compute_signature(b, c, so).trained.layers[0].lags[0].accuracy != 0.123);  // another model: not reused
+  REQUIRE(compute_signature(b, c, so).trained.entries[0].lags[0].accuracy != 0.123);  // another model: not reused
   compute_signature(a, c, so);
   ckpt = nlohmann::json::parse(read_file(so.checkpoint));
-  ckpt["trained"][0].erase("recall");
+  ckpt["trained"]["entries"][0].erase("recall");
   write_text_atomically(so.checkpoint, ckpt.dump());
   std::string e = error_of([&] { compute_signature(a, c, so); });
   REQUIRE(contains(e, so.checkpoint));
@@ -233,7 +235,7 @@ TEST_CASE("diff of signatures with different lag counts compares the lags both h
   REQUIRE(d[0].recall_diff.size() == 2 * d[0].symbols.size());
   // A signature.json with a recall row of the wrong length is an error on reading.
   auto j = to_json(b);
-  j["layers"][0]["recall"][1].erase(0);
+  j["entries"][0]["recall"][1].erase(0);
   std::string e = error_of([&] { signature_from_json(j, "b.json"); });
   REQUIRE(contains(e, "b.json"));
   REQUIRE(contains(e, "'recall' row 2"));

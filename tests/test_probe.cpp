@@ -9,6 +9,8 @@
 #include "figures/signature_plots.h"
 #include "probe/charlm_source.h"
 #include "probe/signature.h"
+#include "probe/signature_diff.h"
+#include "probe/signature_json.h"
 #include "temp_files.h"
 
 using namespace memsig;
@@ -79,7 +81,7 @@ TEST_CASE("a delay-line LSTM holding K inputs: recall ~1 for d < K, chance for d
   Corpus c = iid_letters(5);
   SignatureOptions o = small_options(D, 32, 8, 200);
   Signature sig = compute_signature(CharLMSource(model), c, o);
-  const EntrySignature& l = sig.trained.layers.at(0);
+  const EntrySignature& l = sig.trained.entries.at(0);
   REQUIRE(l.state == "c");
   for (int d = 1; d <= D; ++d) {
     const LagResult& r = l.lags[d - 1];
@@ -112,10 +114,10 @@ TEST_CASE("signature files (JSON schema, CSVs, PNGs) and a self-diff of zero", "
                         "control_signature_l1.png", "control_marginal.png"})
     REQUIRE(file_exists(dir + "/" + f));
   auto raw = nlohmann::json::parse(read_file(dir + "/signature.json"));
-  REQUIRE(raw["layers"][0]["lag"] == nlohmann::json({1, 2, 3}));
-  REQUIRE(raw["layers"][0]["recall"][0].size() == 34);
+  REQUIRE(raw["entries"][0]["lag"] == nlohmann::json({1, 2, 3}));
+  REQUIRE(raw["entries"][0]["recall"][0].size() == 34);
   REQUIRE(raw["forward"]["recall"].size() == 34);
-  REQUIRE(raw["control"]["layers"].size() == 1);
+  REQUIRE(raw["control"]["entries"].size() == 1);
   Signature back = load_signature(dir + "/signature.json");
   REQUIRE(to_json(back).dump() == to_json(sig).dump());  // the typed value survives its JSON exactly
   std::string png = read_file(dir + "/signature_l1.png");
@@ -127,7 +129,7 @@ TEST_CASE("signature files (JSON schema, CSVs, PNGs) and a self-diff of zero", "
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("a stopped signature run reuses the layers its checkpoint holds, if the settings match", "[probe]") {
+TEST_CASE("a stopped signature run reuses the entries its checkpoint holds, if the settings match", "[probe]") {
   auto model = delay_line_lstm(2);
   Corpus c = iid_letters(8);
   c.train.resize(100);
@@ -137,13 +139,13 @@ TEST_CASE("a stopped signature run reuses the layers its checkpoint holds, if th
   Signature first = compute_signature(source, c, o);
   REQUIRE(file_exists(o.checkpoint));
   auto ckpt = nlohmann::json::parse(read_file(o.checkpoint));
-  REQUIRE(ckpt["trained"].size() == 1);
-  REQUIRE(ckpt["trained"][0]["accuracy"][0] == first.trained.layers[0].lags[0].accuracy);
-  ckpt["trained"][0]["accuracy"][0] = 0.123;  // mark it: a reused layer keeps this value
+  REQUIRE(ckpt["trained"]["entries"].size() == 1);
+  REQUIRE(ckpt["trained"]["entries"][0]["accuracy"][0] == first.trained.entries[0].lags[0].accuracy);
+  ckpt["trained"]["entries"][0]["accuracy"][0] = 0.123;  // mark it: a reused layer keeps this value
   write_text_atomically(o.checkpoint, ckpt.dump());
-  REQUIRE(compute_signature(source, c, o).trained.layers[0].lags[0].accuracy == 0.123);
+  REQUIRE(compute_signature(source, c, o).trained.entries[0].lags[0].accuracy == 0.123);
   o.probe.hidden = 9;  // other settings: the checkpoint is not used
-  REQUIRE(compute_signature(source, c, o).trained.layers[0].lags[0].accuracy != 0.123);
+  REQUIRE(compute_signature(source, c, o).trained.entries[0].lags[0].accuracy != 0.123);
   std::filesystem::remove(o.checkpoint);
 }
 
@@ -199,8 +201,9 @@ TEST_CASE("paired bootstrap: a signature against itself differs nowhere, a longe
   REQUIRE(d[0].accuracy_lo[0] <= 0.0);  // lag 1: both hold it
   // The test positions and predictions survive the JSON round trip.
   Signature back = signature_from_json(to_json(four), "four.json");
-  REQUIRE(back.trained.layers[0].test_targets == four.trained.layers[0].test_targets);
-  REQUIRE(back.trained.layers[0].lags[2].test_predictions == four.trained.layers[0].lags[2].test_predictions);
+  REQUIRE(back.trained.test == four.trained.test);
+  REQUIRE(!back.trained.test.empty());
+  REQUIRE(back.trained.entries[0].lags[2].test_predictions == four.trained.entries[0].lags[2].test_predictions);
   REQUIRE(diff_signatures(two, back, 50)[0].paired);
 }
 
@@ -209,8 +212,8 @@ TEST_CASE("a linear decoder (depth 0) reads a one-hot delay line as well as an M
   SignatureOptions o = small_options(3, 16, 8, 50);
   o.probe.depth = 0;
   Signature sig = compute_signature(CharLMSource(delay_line_lstm(2)), c, o);
-  REQUIRE(sig.trained.layers[0].lags[0].accuracy > 0.97);
-  REQUIRE(sig.trained.layers[0].lags[2].accuracy < 0.12);
+  REQUIRE(sig.trained.entries[0].lags[0].accuracy > 0.97);
+  REQUIRE(sig.trained.entries[0].lags[2].accuracy < 0.12);
 }
 
 TEST_CASE("the fused decoder bank gives the autograd bank's answers (same weights, shuffles and protocol)", "[probe]") {
@@ -232,9 +235,9 @@ TEST_CASE("the fused decoder bank gives the autograd bank's answers (same weight
   for (int epochs : {1, 6}) {
     po.max_epochs = epochs;
     po.autograd_bank = false;
-    auto fused = probe_layer(train, valid, test, 0, po);
+    auto fused = probe_entry(train, valid, test, 0, po);
     po.autograd_bank = true;
-    auto reference = probe_layer(train, valid, test, 0, po);
+    auto reference = probe_entry(train, valid, test, 0, po);
     for (int d = 0; d < so.max_lag; ++d) {
       const LagResult &f = fused[d], &r = reference[d];
       int64_t agree = 0;

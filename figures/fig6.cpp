@@ -318,7 +318,7 @@ void figure_fig6(const FigureOptions& opt) {
       if (te.n != test.n) throw std::logic_error("fig6: the ablated model's test rows differ from the full model's");
       ProbeOptions p2 = po;
       p2.seed = seed;
-      return drop_of(probe_layer(tr, va, te, 0, p2));
+      return drop_of(probe_entry(tr, va, te, 0, p2));
     };
     auto cached = [&](const std::string& key, auto compute) {
       if (!ck.contains(key)) {

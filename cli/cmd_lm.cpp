@@ -17,6 +17,12 @@
 
 namespace memsig::cli {
 
+// What a model file holds, for errors: its kind's description ("LAS speech recognizer (...)").
+static std::string kind_name(const AnyModel& m) {
+  const ModelKind* k = find_model_kind(m.format);
+  return (k ? k->description : "model") + " (" + m.format + ")";
+}
+
 void add_common(CLI::App* cmd) {
   cmd->add_option_function<int>("--threads", [](const int& n) { set_threads(n); },
                                 "threads for BLAS and gate loops (default: all cores)")->check(integer_in(1, 1024));
@@ -112,11 +118,11 @@ void add_eval(CLI::App& app) {
   add_device(cmd);
   cmd->callback([] {
     AnyModel model = load_any_model(model_path);
-    if (!model.lm) throw FileError(model_path, "a model of format '" + model.format + "' is not a language model: nothing to evaluate");
+    if (!model.lm) throw FileError(model_path, "is a " + kind_name(model) + ", not a language model: nothing to evaluate");
     if (!other_path.empty()) {
       if (data.corpus.empty()) throw CLI::ValidationError("--interpolate needs --corpus (its weight is chosen on valid)");
       AnyModel other = load_any_model(other_path);
-      if (!other.lm) throw FileError(other_path, "a model of format '" + other.format + "' is not a language model");
+      if (!other.lm) throw FileError(other_path, "is a " + kind_name(other) + ", not a language model");
       Corpus c = load_corpus(data.corpus);
       Interpolation ip = interpolate(*model.lm, *other.lm, c.valid, c.test, batch);
       nlohmann::json j = {{"model", model_path}, {"other", other_path}, {"data", data.corpus + ":test"},
@@ -166,7 +172,10 @@ void add_sample(CLI::App& app) {
   cmd->add_option("--seed", seed)->capture_default_str()->check(integer_in(0, kNoLimit));
   add_common(cmd);
   cmd->callback([] {
-    auto model = load_model(model_path);
+    AnyModel any = load_any_model(model_path);  // a char LM; other kinds are named in the error
+    if (any.format != "memsig-charlm" && any.format != kFactorizedFormat)
+      throw FileError(model_path, "is a " + kind_name(any) + ", not a char LM: nothing to sample");
+    auto model = any.as<CharLM>();
     Rng rng(seed);
     for (int i = 0; i < count; ++i) std::printf("%s\n", sample_text(*model, rng, prime, length, temperature).c_str());
   });

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 
 #include "engine/optim.h"
 #include "engine/safetensors.h"
@@ -15,6 +16,7 @@
 #include "models/las.h"
 #include "models/las_decode.h"
 #include "models/las_fusion.h"
+#include "models/trainer.h"
 #include "probe/sources.h"
 #include "gradcheck.h"
 #include "temp_files.h"
@@ -398,4 +400,65 @@ TEST_CASE("LAS agrees with the same model in PyTorch: loss and every gradient", 
     ++cases;
   }
   REQUIRE(cases == 3);
+}
+
+namespace {
+// A TrainTask whose validation is an error rate, not bits: the toy LAS task, CER on held-out batches.
+class ToyCerTask : public TrainTask {
+ public:
+  ToyCerTask() : init_(1), model_(toy_config(), init_), rng_(3), patterns_(4, std::vector<float>(6)) {
+    for (auto& p : patterns_)
+      for (auto& v : p) v = rng_.uniform(-1.5f, 1.5f);
+    held_ = toy_batch(rng_, 8, patterns_);
+  }
+  TrainMetric metric() const override {
+    TrainMetric m;
+    m.targets = "graphemes", m.loss_unit = "bits/grapheme", m.valid_name = "valid CER %", m.valid_is_bits = false;
+    m.diverged_valid = std::numeric_limits<double>::infinity();
+    m.curve_targets = "graphemes", m.curve_loss = "train_bits_per_grapheme", m.curve_valid = "valid_cer_pct";
+    return m;
+  }
+  Trainable& model() override { return model_; }
+  int batches_per_epoch() const override { return 4; }
+  int64_t targets_per_epoch() const override { return 4 * 8 * 4; }
+  Var batch_loss(int, Rng& rng, XentStats& stats) override {
+    ToyBatch b = toy_batch(rng_, 8, patterns_);
+    LasLossStats st;
+    Var loss = model_.loss(b.input(), LasTrainExtras{}, &rng, &st);
+    stats.nats += st.att.nats, stats.count += st.att.count;
+    return loss;
+  }
+  double validate() override {
+    ErrorCounts e;
+    std::vector<Decoded> hyps = greedy_decode(model_, held_.input());
+    for (int k = 0; k < held_.B; ++k) e.add(held_.texts[k], hyps[k].text);
+    return e.cer();
+  }
+  std::string describe() const override { return "toy LAS"; }
+  RunSettings run_settings() const override { return {{"run.toy", "1"}}; }
+
+ private:
+  Rng init_;
+  LAS model_;
+  Rng rng_;
+  std::vector<std::vector<float>> patterns_;
+  ToyBatch held_;
+};
+}  // namespace
+
+TEST_CASE("The learning curve's columns come from the task's metric (a CER, not bits)", "[las]") {
+  ToyCerTask task;
+  LoopOptions o;
+  o.epochs = 1;
+  o.quiet = true;
+  o.out = temp_path("curve_task.safetensors");
+  o.log_csv = temp_path("curve_task.csv");
+  train_loop(task, o);
+  std::ifstream in(o.log_csv);
+  std::string header, row;
+  std::getline(in, header);
+  std::getline(in, row);
+  CHECK(header == "seconds,epoch,step,graphemes,train_bits_per_grapheme,valid_cer_pct");
+  CHECK(std::count(row.begin(), row.end(), ',') == 5);  // no perplexity column for a CER
+  for (auto p : {o.out, o.out + ".ckpt", o.log_csv}) std::remove(p.c_str());
 }

@@ -32,21 +32,32 @@ LasSplit load_for(const LAS& m, const std::string& data, const std::string& spli
   return load_las_split(dir, m.cfg.feat_dim, &m.feat_mean, &m.feat_std, nullptr, nullptr, true);
 }
 
-// --lm, --lm-weight (a number or auto), --length-bonus as a Fusion (no LM: none).
-Fusion fusion_for(const std::string& lm_path, const std::string& weight, float length_bonus, int beam) {
+// --lm, --lm-weight and --length-bonus (numbers or auto) as a Fusion (no LM: none).
+std::string fmt_g(float v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g", v);
+  return b;
+}
+
+Fusion fusion_for(const std::string& lm_path, const std::string& weight, const std::string& length_bonus, int beam) {
   Fusion f;
-  f.length_bonus = length_bonus;
+  // A number in [lo, hi], or 'auto' (left 0 here: chosen on valid later).
+  auto number = [](const std::string& option, const std::string& text, float lo, float hi) {
+    if (text == "auto") return 0.0f;
+    size_t used = 0;
+    float v = 0;
+    try { v = std::stof(text, &used); } catch (const std::logic_error&) { used = 0; }
+    if (used == 0 || used != text.size() || !std::isfinite(v) || v < lo || v > hi)
+      throw CLI::ValidationError(option + ": '" + text + "' is neither a number in " + fmt_g(lo) + ".." + fmt_g(hi) + " nor 'auto'");
+    return v;
+  };
+  f.weight = number("--lm-weight", weight, 0, 10);
+  f.length_bonus = number("--length-bonus", length_bonus, -10, 10);
   if (lm_path.empty()) {
-    if (weight != "0" || length_bonus != 0) throw CLI::ValidationError("--lm-weight and --length-bonus need --lm");
+    if (weight != "0" || length_bonus != "0") throw CLI::ValidationError("--lm-weight and --length-bonus need --lm");
     return f;
   }
   if (beam < 2) throw CLI::ValidationError("--lm: shallow fusion needs beam search (--beam 2 or more)");
-  if (weight != "auto") {
-    size_t used = 0;
-    try { f.weight = std::stof(weight, &used); } catch (const std::logic_error&) { used = 0; }
-    if (used == 0 || used != weight.size() || !std::isfinite(f.weight) || f.weight < 0 || f.weight > 10)
-      throw CLI::ValidationError("--lm-weight: '" + weight + "' is neither a number in 0..10 nor 'auto'");
-  }
   AnyModel lm = load_any_model(lm_path);
   if (!lm.lm || !(lm.format == "memsig-charlm" || lm.format == kFactorizedFormat))
     throw FileError(lm_path, "is not a memsig char LM (format '" + lm.format + "'): shallow fusion needs one (memsig train)");
@@ -137,8 +148,7 @@ void add_las_eval(CLI::App* parent, bool decode_only) {
     std::string model, data, split = "test", out;
     int beam = 8, batch = 16;
     bool json = false;
-    std::string lm, lm_weight = "0";
-    float length_bonus = 0;
+    std::string lm, lm_weight = "0", length_bonus = "0";
     int tune_utterances = 100;
   };
   static Opts a[2];
@@ -151,8 +161,9 @@ void add_las_eval(CLI::App* parent, bool decode_only) {
   cmd->add_option("--lm", o.lm, "shallow fusion with this char LM (memsig train) in beam search");
   cmd->add_option("--lm-weight", o.lm_weight, "w in log p_LAS + w log p_LM, or 'auto': the best of 0, 0.1 .. 0.5 on the valid split")
       ->capture_default_str();
-  cmd->add_option("--length-bonus", o.length_bonus, "β per output symbol in the fused score (0: rank by score per symbol)")
-      ->capture_default_str()->check(CLI::Range(-10.0, 10.0));
+  cmd->add_option("--length-bonus", o.length_bonus,
+                  "β per output symbol in the fused score (0: rank by score per symbol), or 'auto': the best of 0, 0.5, 1 on valid")
+      ->capture_default_str();
   cmd->add_option("--tune-utterances", o.tune_utterances, "with --lm-weight auto: valid utterances decoded per weight (0: all)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   if (!decode_only) {
@@ -165,11 +176,15 @@ void add_las_eval(CLI::App* parent, bool decode_only) {
     auto m = load_las(o.model);
     LasSplit s = load_for(*m, o.data, o.split);
     print_skipped(s);
-    if (fusion.lm && o.lm_weight == "auto") {
+    if (fusion.lm && (o.lm_weight == "auto" || o.length_bonus == "auto")) {
       LasSplit valid = load_for(*m, o.data, "valid");
-      FusionTuning t = tune_fusion(*m, valid.set, o.beam, fusion, default_fusion_grid(), o.tune_utterances, true);
+      FusionTuning t = tune_fusion(*m, valid.set, o.beam, fusion,
+                                   o.lm_weight == "auto" ? default_weight_grid() : std::vector<float>{fusion.weight},
+                                   o.length_bonus == "auto" ? default_bonus_grid() : std::vector<float>{fusion.length_bonus},
+                                   o.tune_utterances, true);
       fusion.weight = t.best_weight;
-      std::fprintf(stderr, "fusion  LM weight %g chosen on valid\n", fusion.weight);
+      fusion.length_bonus = t.best_bonus;
+      std::fprintf(stderr, "fusion  LM weight %g, length bonus %g chosen on valid\n", fusion.weight, fusion.length_bonus);
     }
     SetDecoding d = decode_set(*m, s.set, o.beam, o.batch, true, fusion.lm ? &fusion : nullptr);
     if (decode_only) {

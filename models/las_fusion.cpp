@@ -56,6 +56,7 @@ void LmBeamState::advance(const std::vector<int32_t>& parents, const std::vector
   feed(symbols);
 }
 
-std::vector<float> default_fusion_grid() { return {0.0f, 0.1f, 0.2f, 0.3f, 0.4f, 0.5f}; }
+std::vector<float> default_weight_grid() { return {0.0f, 0.1f, 0.2f, 0.3f, 0.4f, 0.5f}; }
+std::vector<float> default_bonus_grid() { return {0.0f, 0.5f, 1.0f}; }
 
 }  // namespace memsig

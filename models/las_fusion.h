@@ -4,7 +4,9 @@
 // (the sums run over the n graphemes and the final </s>), w the LM weight, β a length bonus. The
 // beam keeps the best `width` by score; among finished hypotheses the best by score per symbol
 // wins (score / (n + 1)) when β = 0, by the total score when β ≠ 0 (a bonus per symbol then
-// weighs length against the LM's preference for short outputs). w = 0 and β = 0 is plain beam search.
+// weighs length against the LM's preference for short outputs: without it, the LM's </s> ends some
+// hypotheses early). w = 0 and β = 0 is plain beam search. Both are chosen on valid (tune_fusion in
+// models/train_las.h, `memsig las eval --lm-weight auto --length-bonus auto`).
 //
 // The LM reads the transcript's symbols from <s> with a zero state, as it was trained (the
 // evaluation protocol of models/lm.h); one LM step per beam step for all live hypotheses at once.
@@ -45,13 +47,14 @@ class LmBeamState {
   std::vector<float> logp_;                // [K, V]
 };
 
-// The LM weight chosen on a data set: the CER (%) of fused beam decoding at each weight of `grid`,
-// and the weight with the lowest (the smallest such weight on ties).
+// The LM weight w and length bonus β chosen on a data set: the CER (%) of fused beam decoding at
+// each pair of the grids, and the pair with the lowest (the first such pair in grid order on ties).
 struct FusionTuning {
-  std::vector<float> grid;
-  std::vector<double> cer;
-  float best_weight = 0;
+  std::vector<float> weights, bonuses;
+  std::vector<double> cer;  // [weights x bonuses], row-major
+  float best_weight = 0, best_bonus = 0;
 };
-std::vector<float> default_fusion_grid();  // 0, 0.1, 0.2, 0.3, 0.4, 0.5
+std::vector<float> default_weight_grid();  // 0, 0.1, 0.2, 0.3, 0.4, 0.5
+std::vector<float> default_bonus_grid();   // 0, 0.5, 1
 
 }  // namespace memsig

@@ -83,8 +83,9 @@ SetDecoding decode_set(const LAS& model, const SpeechSet& set, int width, int ba
 }
 
 FusionTuning tune_fusion(const LAS& model, const SpeechSet& set, int width, const Fusion& fusion,
-                         const std::vector<float>& grid, int max_utterances, bool progress) {
-  if (grid.empty()) throw std::invalid_argument("tune_fusion: an empty grid of LM weights");
+                         const std::vector<float>& weights, const std::vector<float>& bonuses, int max_utterances,
+                         bool progress) {
+  if (weights.empty() || bonuses.empty()) throw std::invalid_argument("tune_fusion: an empty grid");
   SpeechSet part = set;
   if (max_utterances > 0 && (size_t)max_utterances < set.feats.size()) {
     part.ids.resize(max_utterances);
@@ -93,18 +94,21 @@ FusionTuning tune_fusion(const LAS& model, const SpeechSet& set, int width, cons
     if (!part.frame_symbol.empty()) part.frame_symbol.resize(max_utterances);
   }
   FusionTuning t;
-  t.grid = grid;
+  t.weights = weights;
+  t.bonuses = bonuses;
   double best = std::numeric_limits<double>::infinity();
-  for (float w : grid) {
-    Fusion f = fusion;
-    f.weight = w;
-    SetDecoding d = decode_set(model, part, width, 1, false, &f);
-    t.cer.push_back(d.errors.cer());
-    if (progress)
-      std::fprintf(stderr, "fusion  LM weight %g: CER %.2f%% on %zu utterances (%.0f s)\n", w, d.errors.cer(), part.feats.size(),
-                   d.seconds);
-    if (d.errors.cer() < best) best = d.errors.cer(), t.best_weight = w;
-  }
+  for (float w : weights)
+    for (float b : bonuses) {
+      Fusion f = fusion;
+      f.weight = w;
+      f.length_bonus = b;
+      SetDecoding d = decode_set(model, part, width, 1, false, &f);
+      t.cer.push_back(d.errors.cer());
+      if (progress)
+        std::fprintf(stderr, "fusion  LM weight %g, length bonus %g: CER %.2f%% on %zu utterances (%.0f s)\n", w, b,
+                     d.errors.cer(), part.feats.size(), d.seconds);
+      if (d.errors.cer() < best) best = d.errors.cer(), t.best_weight = w, t.best_bonus = b;
+    }
   return t;
 }
 

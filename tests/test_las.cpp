@@ -16,6 +16,7 @@
 #include "models/las.h"
 #include "models/las_decode.h"
 #include "models/las_fusion.h"
+#include "models/train_las.h"
 #include "models/trainer.h"
 #include "probe/sources.h"
 #include "gradcheck.h"
@@ -461,4 +462,42 @@ TEST_CASE("The learning curve's columns come from the task's metric (a CER, not 
   CHECK(header == "seconds,epoch,step,graphemes,train_bits_per_grapheme,valid_cer_pct");
   CHECK(std::count(row.begin(), row.end(), ',') == 5);  // no perplexity column for a CER
   for (auto p : {o.out, o.out + ".ckpt", o.log_csv}) std::remove(p.c_str());
+}
+
+TEST_CASE("Shallow fusion: tuning on a set picks the weight and bonus of the lowest CER", "[las]") {
+  Rng rng(3);
+  std::vector<std::vector<float>> patterns(4, std::vector<float>(6));
+  for (auto& p : patterns)
+    for (auto& v : p) v = rng.uniform(-1.5f, 1.5f);
+  Rng init(1);
+  LAS model(toy_config(), init);
+  Adam adam(model.parameters(), 1e-2f);
+  for (int step = 0; step < 120; ++step) {
+    ToyBatch b = toy_batch(rng, 8, patterns);
+    train_step(adam, model.loss(b.input(), LasTrainExtras{}, &rng, nullptr), 5.0f);
+  }
+  // Six held-out utterances as a speech set.
+  ToyBatch held = toy_batch(rng, 6, patterns);
+  SpeechSet set;
+  set.dim = held.D;
+  for (int k = 0; k < held.B; ++k) {
+    Tensor f({held.frames[k], held.D});
+    for (int t = 0; t < held.frames[k]; ++t)
+      for (int d = 0; d < held.D; ++d) f.data[(size_t)t * held.D + d] = held.feats[((size_t)t * held.B + k) * held.D + d];
+    set.ids.push_back("u" + std::to_string(k));
+    set.feats.push_back(f);
+    set.texts.push_back(held.texts[k]);
+    set.frame_symbol.push_back(std::vector<int>(held.frames[k], -1));
+  }
+  Fusion fusion;
+  fusion.lm = lm_that_always_says(28);  // 'z': any weight on it spells z's
+  FusionTuning t = tune_fusion(model, set, 4, fusion, {0.0f, 1.0f}, {0.0f, 0.5f}, 4);
+  REQUIRE(t.cer.size() == 4);
+  CHECK(t.best_weight == 0.0f);
+  CHECK(t.cer[2] > t.cer[0]);  // w = 1, β = 0 against plain beam search
+  CHECK(t.cer[0] == Approx(decode_set(model, [&] {
+                             SpeechSet four = set;
+                             four.ids.resize(4), four.feats.resize(4), four.texts.resize(4), four.frame_symbol.resize(4);
+                             return four;
+                           }(), 4).errors.cer()));  // the first 4 utterances, plain beam search
 }

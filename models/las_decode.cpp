@@ -100,11 +100,15 @@ Decoded beam_decode(const LAS& model, const LasInput& in_one, int width, const F
           cands.push_back({live[k].score + add + bonus, live[k].logprob + lp[v], k, v});
         }
     }
-    std::partial_sort(cands.begin(), cands.begin() + std::min<size_t>(cands.size(), 2 * width), cands.end(),
+    // The best `width` candidates: those ending in </s> are finished (the beam narrows), the rest live.
+    // (A </s> ranked below them does not enter: with a smoothed model, a low-probability </s> after
+    // every prefix would otherwise fill the finished list with truncated hypotheses.)
+    const size_t keep = std::min<size_t>(cands.size(), width);
+    std::partial_sort(cands.begin(), cands.begin() + keep, cands.end(),
                       [](const Cand& a, const Cand& b) { return a.score > b.score; });
     std::vector<Hyp> next;
     std::vector<int32_t> parents, symbols;
-    for (size_t c = 0; c < cands.size() && (int)next.size() < width && c < (size_t)2 * width; ++c) {
+    for (size_t c = 0; c < keep; ++c) {
       Hyp h{live[cands[c].k].text, cands[c].score, cands[c].logprob};
       if (cands[c].v == kEos || i + 1 >= max_len) {
         if (cands[c].v != kEos) h.text.push_back(cands[c].v);
@@ -117,8 +121,10 @@ Decoded beam_decode(const LAS& model, const LasInput& in_one, int width, const F
       symbols.push_back(cands[c].v);
     }
     if ((int)finished.size() >= width) break;
-    // Without a length bonus, scores only fall: stop when no live hypothesis can beat a finished one.
-    if (!finished.empty() && !next.empty() && bonus <= 0) {
+    // Ranked by total score with a negative bonus, scores only fall: stop when no live hypothesis can
+    // beat a finished one. (Not when ranked per symbol: a live hypothesis's average can still rise,
+    // and comparing totals there ended long utterances at a short early </s>.)
+    if (!finished.empty() && !next.empty() && bonus < 0) {
       double best_done = -std::numeric_limits<double>::infinity();
       for (auto& f : finished) best_done = std::max(best_done, f.score);
       if (next.front().score < best_done) break;

@@ -1,9 +1,10 @@
 // las_decode.h — decoding a LAS model (models/las.h) and scoring the result.
 //   greedy: every step takes the most likely symbol, the whole batch at once, until each utterance
 //           has emitted </s> (or max_len symbols);
-//   beam:   one utterance at a time, `width` hypotheses extended by every symbol each step, the best
-//           `width` kept; a hypothesis ending in </s> is finished; the search stops when `width`
-//           hypotheses are finished or none can beat the best finished one (scores only fall),
+//   beam:   one utterance at a time, the live hypotheses extended by every symbol each step, the best
+//           `width` extensions kept; one ending in </s> is finished and leaves the beam (which
+//           narrows); the search stops when `width` hypotheses are finished, none is live, or the
+//           length limit is reached,
 //           and the best finished by log-probability per symbol (</s> counted) wins; with
 //           shallow fusion (models/las_fusion.h), by the fused score instead.
 // The maximum output length is the listener's (reduced) frame count plus 10: a grapheme needs at

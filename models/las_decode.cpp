@@ -100,9 +100,8 @@ Decoded beam_decode(const LAS& model, const LasInput& in_one, int width, const F
           cands.push_back({live[k].score + add + bonus, live[k].logprob + lp[v], k, v});
         }
     }
-    // The best `width` candidates: those ending in </s> are finished (the beam narrows), the rest live.
-    // (A </s> ranked below them does not enter: with a smoothed model, a low-probability </s> after
-    // every prefix would otherwise fill the finished list with truncated hypotheses.)
+    // The best `width` candidates: those ending in </s> are finished, the rest live (the next step
+    // again picks the best `width` of their extensions). A </s> ranked below them does not enter.
     const size_t keep = std::min<size_t>(cands.size(), width);
     std::partial_sort(cands.begin(), cands.begin() + keep, cands.end(),
                       [](const Cand& a, const Cand& b) { return a.score > b.score; });
@@ -120,7 +119,9 @@ Decoded beam_decode(const LAS& model, const LasInput& in_one, int width, const F
       parents.push_back(cands[c].k);
       symbols.push_back(cands[c].v);
     }
-    if ((int)finished.size() >= width) break;
+    // No stop at `width` finished: a label-smoothed model gives every prefix's </s> a few percent, so
+    // truncated hypotheses finish all along; the search runs until none is live or the length limit
+    // (ESPnet's beam search without its end detection), and the ranking below picks among them.
     // Ranked by total score with a negative bonus, scores only fall: stop when no live hypothesis can
     // beat a finished one. (Not when ranked per symbol: a live hypothesis's average can still rise,
     // and comparing totals there ended long utterances at a short early </s>.)

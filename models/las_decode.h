@@ -2,9 +2,8 @@
 //   greedy: every step takes the most likely symbol, the whole batch at once, until each utterance
 //           has emitted </s> (or max_len symbols);
 //   beam:   one utterance at a time, the live hypotheses extended by every symbol each step, the best
-//           `width` extensions kept; one ending in </s> is finished and leaves the beam (which
-//           narrows); the search stops when `width` hypotheses are finished, none is live, or the
-//           length limit is reached,
+//           `width` extensions kept; one ending in </s> is finished and leaves the beam; the search
+//           stops when none is live or at the length limit (width 1 is greedy decoding),
 //           and the best finished by log-probability per symbol (</s> counted) wins; with
 //           shallow fusion (models/las_fusion.h), by the fused score instead.
 // The maximum output length is the listener's (reduced) frame count plus 10: a grapheme needs at

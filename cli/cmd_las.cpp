@@ -162,7 +162,7 @@ void add_las_eval(CLI::App* parent, bool decode_only) {
   cmd->add_option("--lm-weight", o.lm_weight, "w in log p_LAS + w log p_LM, or 'auto': the best of 0, 0.1 .. 0.5 on the valid split")
       ->capture_default_str();
   cmd->add_option("--length-bonus", o.length_bonus,
-                  "β per output symbol in the fused score (0: rank by score per symbol), or 'auto': the best of 0, 0.5, 1 on valid")
+                  "β per output symbol in the fused score (0: rank by score per symbol), or 'auto': the best of 0, 0.25, 0.5 on valid")
       ->capture_default_str();
   cmd->add_option("--tune-utterances", o.tune_utterances, "with --lm-weight auto: valid utterances decoded per weight (0: all)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);

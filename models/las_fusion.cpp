@@ -57,6 +57,6 @@ void LmBeamState::advance(const std::vector<int32_t>& parents, const std::vector
 }
 
 std::vector<float> default_weight_grid() { return {0.0f, 0.1f, 0.2f, 0.3f, 0.4f, 0.5f}; }
-std::vector<float> default_bonus_grid() { return {0.0f, 0.5f, 1.0f}; }
+std::vector<float> default_bonus_grid() { return {0.0f, 0.25f, 0.5f}; }
 
 }  // namespace memsig

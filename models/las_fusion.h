@@ -55,6 +55,6 @@ struct FusionTuning {
   float best_weight = 0, best_bonus = 0;
 };
 std::vector<float> default_weight_grid();  // 0, 0.1, 0.2, 0.3, 0.4, 0.5
-std::vector<float> default_bonus_grid();   // 0, 0.5, 1
+std::vector<float> default_bonus_grid();   // 0, 0.25, 0.5 (larger bonuses let run-on hypotheses win)
 
 }  // namespace memsig

@@ -12,6 +12,11 @@
 namespace memsig {
 
 namespace {
+// Beam search ends a hypothesis only where the model itself finds </s> near its best guess:
+// ln p(</s>) >= max_v ln p(v) - kEosThreshold (Hannun et al. 2019's EOS threshold). A label-smoothed
+// model keeps ~e^-6 on </s> after any prefix; without the threshold, a truncated hypothesis ("the
+// company was official") could win on its per-symbol score, the more so with an LM that likes </s>.
+constexpr float kEosThreshold = 3.0f;  // nats: p(</s>) at least 5% of the best symbol's
 int max_output_length(const ListenerOut& lo, int b) { return lo.lengths.back()[b] + 10; }
 }  // namespace
 
@@ -93,8 +98,9 @@ Decoded beam_decode(const LAS& model, const LasInput& in_one, int width, const F
     for (int k = 0; k < K; ++k) {
       log_softmax_rows(s.logits->value.ptr() + (size_t)k * V, 1, V, lp.data());
       const float* lm_lp = lm ? lm->logp(k) : nullptr;
+      const float top = *std::max_element(lp.begin(), lp.end());
       for (int v = 0; v < V; ++v)
-        if (v != kBos) {
+        if (v != kBos && (v != kEos || lp[v] >= top - kEosThreshold)) {
           double add = lp[v];
           if (lm_lp) add += w * lm_lp[v];
           cands.push_back({live[k].score + add + bonus, live[k].logprob + lp[v], k, v});

@@ -2,7 +2,8 @@
 //   greedy: every step takes the most likely symbol, the whole batch at once, until each utterance
 //           has emitted </s> (or max_len symbols);
 //   beam:   one utterance at a time, the live hypotheses extended by every symbol each step, the best
-//           `width` extensions kept; one ending in </s> is finished and leaves the beam; the search
+//           `width` extensions kept; one ending in </s> is finished and leaves the beam (</s> only
+//           where ln p(</s>) is within 3 nats of the step's best symbol: an EOS threshold); the search
 //           stops when none is live or at the length limit (width 1 is greedy decoding),
 //           and the best finished by log-probability per symbol (</s> counted) wins; with
 //           shallow fusion (models/las_fusion.h), by the fused score instead.

@@ -2,6 +2,7 @@
 // data set (models/las.h, models/train_las.h).
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -10,6 +11,7 @@
 #include "engine/kernels.h"
 #include "engine/optim.h"
 #include "figures/las_plots.h"
+#include "models/any_model.h"
 #include "models/train_las.h"
 
 namespace memsig::cli {
@@ -28,6 +30,44 @@ LasSplit load_for(const LAS& m, const std::string& data, const std::string& spli
   }
   if (m.feat_mean.empty()) throw FileError(data, "the model file has no feature normalisation (feat_mean)");
   return load_las_split(dir, m.cfg.feat_dim, &m.feat_mean, &m.feat_std, nullptr, nullptr, true);
+}
+
+// --lm, --lm-weight and --length-bonus (numbers or auto) as a Fusion (no LM: none).
+std::string fmt_g(float v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g", v);
+  return b;
+}
+
+Fusion fusion_for(const std::string& lm_path, const std::string& weight, const std::string& length_bonus, int beam) {
+  Fusion f;
+  // A number in [lo, hi], or 'auto' (left 0 here: chosen on valid later).
+  auto number = [](const std::string& option, const std::string& text, float lo, float hi) {
+    if (text == "auto") return 0.0f;
+    size_t used = 0;
+    float v = 0;
+    try { v = std::stof(text, &used); } catch (const std::logic_error&) { used = 0; }
+    if (used == 0 || used != text.size() || !std::isfinite(v) || v < lo || v > hi)
+      throw CLI::ValidationError(option + ": '" + text + "' is neither a number in " + fmt_g(lo) + ".." + fmt_g(hi) + " nor 'auto'");
+    return v;
+  };
+  f.weight = number("--lm-weight", weight, 0, 10);
+  f.length_bonus = number("--length-bonus", length_bonus, -10, 10);
+  if (lm_path.empty()) {
+    if (weight != "0" || length_bonus != "0") throw CLI::ValidationError("--lm-weight and --length-bonus need --lm");
+    return f;
+  }
+  if (beam < 2) throw CLI::ValidationError("--lm: shallow fusion needs beam search (--beam 2 or more)");
+  AnyModel lm = load_any_model(lm_path);
+  if (!lm.lm || !(lm.format == "memsig-charlm" || lm.format == kFactorizedFormat))
+    throw FileError(lm_path, "is not a memsig char LM (format '" + lm.format + "'): shallow fusion needs one (memsig train)");
+  f.lm = lm.as<CharLM>();
+  try {
+    check_fusion_lm(*f.lm, kNumSymbols);
+  } catch (const std::invalid_argument& e) {
+    throw FileError(lm_path, e.what());
+  }
+  return f;
 }
 
 void print_skipped(const LasSplit& s) {
@@ -55,6 +95,14 @@ void add_las_train(CLI::App* parent) {
   cmd->add_option("--speller-hidden", o.model.speller_hidden)->capture_default_str()->check(CLI::Range(1, 4096));
   cmd->add_option("--embed", o.model.embed)->capture_default_str()->check(CLI::Range(1, 4096));
   cmd->add_option("--attention", o.model.attention, "attention MLP width")->capture_default_str()->check(CLI::Range(1, 4096));
+  static std::string attention_type = "content";
+  static int location_filters = 10;
+  cmd->add_option("--attention-type", attention_type, "content, or location: location-aware (Chorowski et al. 2015)")
+      ->capture_default_str()->check(CLI::IsMember({"content", "location"}));
+  cmd->add_option("--location-filters", location_filters, "location-aware attention: convolution filters over the previous weights")
+      ->capture_default_str()->check(CLI::Range(1, 1024));
+  cmd->add_option("--location-width", o.model.location_width, "location-aware attention: filter width in reduced frames (odd)")
+      ->capture_default_str()->check(CLI::Range(1, 1023));
   cmd->add_flag("--paper", paper, "the paper's sizes: a BLSTM and 3 pyramidal BLSTMs of 256 per direction (8x), speller 2x512, attention 512");
   cmd->add_option("--ctc-weight", o.model.ctc_weight, "joint CTC weight (0 = none)")->capture_default_str()->check(CLI::Range(0.0, 0.9));
   cmd->add_option("--label-smoothing", o.extras.label_smoothing)->capture_default_str()->check(CLI::Range(0.0, 0.5));
@@ -73,7 +121,7 @@ void add_las_train(CLI::App* parent) {
   cmd->add_option("--max-minutes", o.max_minutes, "stop after this much training time")->capture_default_str();
   cmd->add_option("--max-steps", o.max_steps)->capture_default_str();
   cmd->add_option("--eval-every", o.eval_every, "also validate every N steps")->capture_default_str();
-  cmd->add_option("--log", o.log_csv, "learning curve (CSV; the valid_bpc column holds the valid CER %)");
+  cmd->add_option("--log", o.log_csv, "learning curve (CSV: seconds, epoch, step, graphemes, train_bits_per_grapheme, valid_cer_pct)");
   cmd->add_flag("--quiet", o.quiet);
   add_common(cmd);
   cmd->callback([] {
@@ -82,6 +130,10 @@ void add_las_train(CLI::App* parent) {
       o.model.speller_layers = 2; o.model.speller_hidden = 512; o.model.attention = 512;
     }
     if (o.model.pyramid >= o.model.listener_layers) throw CLI::ValidationError("--pyramid must be below --listener-layers");
+    if (attention_type == "location") {
+      if (o.model.location_width % 2 == 0) throw CLI::ValidationError("--location-width must be odd");
+      o.model.location_filters = location_filters;
+    }
     check_loop_options(o);
     TrainResult r = train_las(o);
     std::printf("best valid CER %.2f%%  (%d epochs, %.0f s) -> %s\n", r.best_valid_bpc, r.epochs_done, r.seconds, o.out.c_str());
@@ -96,6 +148,8 @@ void add_las_eval(CLI::App* parent, bool decode_only) {
     std::string model, data, split = "test", out;
     int beam = 8, batch = 16;
     bool json = false;
+    std::string lm, lm_weight = "0", length_bonus = "0";
+    int tune_utterances = 100;
   };
   static Opts a[2];
   Opts& o = a[decode_only];
@@ -104,16 +158,35 @@ void add_las_eval(CLI::App* parent, bool decode_only) {
   cmd->add_option("--split", o.split)->capture_default_str()->check(CLI::IsMember({"train", "valid", "test"}));
   cmd->add_option("--beam", o.beam, "beam width (1 = greedy, batched)")->capture_default_str()->check(CLI::Range(1, 256));
   cmd->add_option("--batch", o.batch, "utterances per greedy batch")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--lm", o.lm, "shallow fusion with this char LM (memsig train) in beam search");
+  cmd->add_option("--lm-weight", o.lm_weight, "w in log p_LAS + w log p_LM, or 'auto': the best of 0, 0.1 .. 0.5 on the valid split")
+      ->capture_default_str();
+  cmd->add_option("--length-bonus", o.length_bonus,
+                  "β per output symbol in the fused score (0: rank by score per symbol), or 'auto': the best of 0, 0.25, 0.5 on valid")
+      ->capture_default_str();
+  cmd->add_option("--tune-utterances", o.tune_utterances, "with --lm-weight auto: valid utterances decoded per weight (0: all)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   if (!decode_only) {
     cmd->add_flag("--json", o.json, "the totals and every utterance as JSON");
     cmd->add_option("--out", o.out, "write the per-utterance table (TSV: id, errors, length, reference, hypothesis)");
   }
   add_common(cmd);
   cmd->callback([&o, decode_only] {
+    Fusion fusion = fusion_for(o.lm, o.lm_weight, o.length_bonus, o.beam);
     auto m = load_las(o.model);
     LasSplit s = load_for(*m, o.data, o.split);
     print_skipped(s);
-    SetDecoding d = decode_set(*m, s.set, o.beam, o.batch, true);
+    if (fusion.lm && (o.lm_weight == "auto" || o.length_bonus == "auto")) {
+      LasSplit valid = load_for(*m, o.data, "valid");
+      FusionTuning t = tune_fusion(*m, valid.set, o.beam, fusion,
+                                   o.lm_weight == "auto" ? default_weight_grid() : std::vector<float>{fusion.weight},
+                                   o.length_bonus == "auto" ? default_bonus_grid() : std::vector<float>{fusion.length_bonus},
+                                   o.tune_utterances, true);
+      fusion.weight = t.best_weight;
+      fusion.length_bonus = t.best_bonus;
+      std::fprintf(stderr, "fusion  LM weight %g, length bonus %g chosen on valid\n", fusion.weight, fusion.length_bonus);
+    }
+    SetDecoding d = decode_set(*m, s.set, o.beam, o.batch, true, fusion.lm ? &fusion : nullptr);
     if (decode_only) {
       for (size_t i = 0; i < d.hyps.size(); ++i) std::printf("%s %s\n", s.set.ids[i].c_str(), to_text(d.hyps[i].text).c_str());
       return;
@@ -132,6 +205,7 @@ void add_las_eval(CLI::App* parent, bool decode_only) {
     if (!o.out.empty()) write_text_atomically(o.out, table);
     if (o.json) {
       nlohmann::json j = {{"model", o.model}, {"data", o.data}, {"split", o.split}, {"beam", o.beam},
+                          {"lm", o.lm}, {"lm_weight", fusion.weight}, {"length_bonus", fusion.length_bonus},
                           {"utterances", d.hyps.size()}, {"cer", d.errors.cer()}, {"wer", d.errors.wer()},
                           {"char_errors", d.errors.char_errors}, {"chars", d.errors.chars},
                           {"word_errors", d.errors.word_errors}, {"words", d.errors.words}, {"seconds", d.seconds},
@@ -139,6 +213,7 @@ void add_las_eval(CLI::App* parent, bool decode_only) {
       std::printf("%s\n", j.dump(1).c_str());
       return;
     }
+    if (fusion.lm) std::printf("shallow fusion: %s, LM weight %g, length bonus %g\n", o.lm.c_str(), fusion.weight, fusion.length_bonus);
     std::printf("%s %s (%zu utterances, beam %d): CER %.2f%% (%lld/%lld)  WER %.2f%% (%lld/%lld)  %.1f s\n", o.data.c_str(),
                 o.split.c_str(), d.hyps.size(), o.beam, d.errors.cer(), (long long)d.errors.char_errors,
                 (long long)d.errors.chars, d.errors.wer(), (long long)d.errors.word_errors, (long long)d.errors.words,

@@ -18,6 +18,12 @@
 
 namespace memsig::cli {
 
+// What a model file holds, for errors: its kind's description ("LAS speech recognizer (...)").
+static std::string kind_name(const AnyModel& m) {
+  const ModelKind* k = find_model_kind(m.format);
+  return (k ? k->description : "model") + " (" + m.format + ")";
+}
+
 void add_common(CLI::App* cmd) {
   cmd->add_option_function<int>("--threads", [](const int& n) { set_threads(n); },
                                 "threads for BLAS and gate loops (default: all cores)")->check(integer_in(1, 1024));
@@ -119,11 +125,11 @@ void add_eval(CLI::App& app) {
   add_device(cmd);
   cmd->callback([] {
     AnyModel model = load_any_model(model_path);
-    if (!model.lm) throw FileError(model_path, "a model of format '" + model.format + "' is not a language model: nothing to evaluate");
+    if (!model.lm) throw FileError(model_path, "is a " + kind_name(model) + ", not a language model: nothing to evaluate");
     if (!other_path.empty()) {
       if (data.corpus.empty()) throw CLI::ValidationError("--interpolate needs --corpus (its weight is chosen on valid)");
       AnyModel other = load_any_model(other_path);
-      if (!other.lm) throw FileError(other_path, "a model of format '" + other.format + "' is not a language model");
+      if (!other.lm) throw FileError(other_path, "is a " + kind_name(other) + ", not a language model");
       Corpus c = load_corpus(data.corpus);
       select_corpus(model, model_path, c);
       select_corpus(other, other_path, c);
@@ -187,8 +193,11 @@ void add_sample(CLI::App& app) {
   cmd->add_option("--seed", seed)->capture_default_str()->check(integer_in(0, kNoLimit));
   add_common(cmd);
   cmd->callback([] {
-    auto model = load_model(model_path);
-    if (model->domain_lambda()) select_corpus_name(*model, model_path, corpus);
+    AnyModel any = load_any_model(model_path);  // a char LM; other kinds are named in the error
+    if (any.format != "memsig-charlm" && any.format != kFactorizedFormat)
+      throw FileError(model_path, "is a " + kind_name(any) + ", not a char LM: nothing to sample");
+    select_corpus_name(any, model_path, corpus);  // a domain-lambda model samples with that corpus's lambda
+    auto model = any.as<CharLM>();
     Rng rng(seed);
     for (int i = 0; i < count; ++i) std::printf("%s\n", sample_text(*model, rng, prime, length, temperature).c_str());
   });

@@ -13,7 +13,6 @@
 #include "figures/signature_plots.h"
 #include "models/model_file.h"
 #include "probe/sources.h"
-#include "probe/las_source.h"
 #include "probe/signature.h"
 #include "probe/signature_diff.h"
 #include "probe/signature_json.h"
@@ -64,7 +63,7 @@ void add_signature(CLI::App& app) {
   static SignatureOptions o;
   static SignatureFileOptions files;
   static int64_t max_state_mib = o.max_state_bytes >> 20;
-  cmd->add_option("--model", model_path, "a char LM (.safetensors) or an n-gram model (.arpa)")->required();
+  cmd->add_option("--model", model_path, "a char LM or a LAS model (.safetensors), or an n-gram model (.arpa)")->required();
   auto* c = cmd->add_option("--corpus", corpus, "shakespeare | ptb | wsj:PATH | FILE");
   auto* tr = cmd->add_option("--train", train, "training split file (with --valid and --test)");
   cmd->add_option("--valid", valid);
@@ -113,22 +112,19 @@ void add_signature(CLI::App& app) {
     if (!speech.empty()) in.push_back({"--data", speech});
     in.push_back({"--model", model_path});
     check_output_folder(out, in);
-    std::unique_ptr<StateSource> source_ptr;
-    Corpus data;
-    if (!speech.empty()) {  // a speech model on a speech set
-      std::shared_ptr<const LAS> las = load_las(model_path);
-      source_ptr = las_state_source(las);
-      data = speech_corpus(*las, speech, o.quiet);
-    } else {
-      if (file_exists(model_path) && model_path.size() > 12 &&
-          model_path.compare(model_path.size() - 12, 12, ".safetensors") == 0 &&
-          is_las_file(load_safetensors(model_path).metadata))
-        throw FileError(model_path, "is a LAS speech model: give its speech set with --data DIR");
-      AnyModel model = load_any_model(model_path);
-      data = corpus.empty() ? load_split_files(train, valid, test) : load_corpus(corpus);
-      select_corpus(model, model_path, data);
-      source_ptr = state_source(model, state);
-    }
+    // Every kind the same way: its loader (models/any_model.h), its state source and, for a kind
+    // probed on data folders (a LAS model on a speech set), its data reader (probe/sources.h).
+    AnyModel model = load_any_model(model_path);
+    const ModelKind* kind = find_model_kind(model.format);
+    const ProbeDataReader* reader = probe_data_reader(model.format);
+    if (reader && speech.empty())
+      throw FileError(model_path, "is a " + kind->description + " (" + model.format + "): give its data with --data DIR");
+    if (!reader && !speech.empty())
+      throw FileError(model_path, "is a " + kind->description + " (" + model.format + "), probed on text: give --corpus or --train/--valid/--test, not --data");
+    Corpus data = reader ? (*reader)(model, speech, o.quiet)
+                         : corpus.empty() ? load_split_files(train, valid, test) : load_corpus(corpus);
+    if (!reader) select_corpus(model, model_path, data);  // a domain-lambda model takes this corpus's lambda
+    std::unique_ptr<StateSource> source_ptr = state_source(model, state);
     const StateSource& source = *source_ptr;
     o.states.entries = parse_entries(entries, source.entries());
     o.max_state_bytes = max_state_mib << 20;

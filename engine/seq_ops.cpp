@@ -118,6 +118,46 @@ Var masked_softmax(const Var& s, int B, int T, const std::vector<int>& lengths) 
   });
 }
 
+// f_{b,t,k} = sum_j F_{k,j} a_{b,t+j-c} ;  da_{b,s} += sum F_{k,j} df_{b,s-j+c,k} ;  dF_{k,j} += sum df_{b,t,k} a_{b,t+j-c}
+Var conv_over_time(const Var& a, const Var& filters, int B, int T) {
+  require(a->value.numel() == (int64_t)B * T, "conv_over_time: input " + a->value.shape_str() + " is not B*T");
+  require(filters->value.shape.size() == 2 && filters->value.shape[1] % 2 == 1,
+          "conv_over_time: filters " + filters->value.shape_str() + " are not [K, r] with r odd");
+  const int K = (int)filters->value.shape[0], r = (int)filters->value.shape[1], c = (r - 1) / 2;
+  Tensor f({(int64_t)B * T, (int64_t)K});
+  const float* F = filters->value.ptr();
+  for (int b = 0; b < B; ++b) {
+    const float* ab = a->value.ptr() + (int64_t)b * T;
+    for (int t = 0; t < T; ++t) {
+      float* out = f.ptr() + ((int64_t)b * T + t) * K;
+      for (int j = 0; j < r; ++j) {
+        int s = t + j - c;
+        if (s < 0 || s >= T || ab[s] == 0.0f) continue;
+        for (int k = 0; k < K; ++k) out[k] += F[k * r + j] * ab[s];
+      }
+    }
+  }
+  return make_result(std::move(f), {a, filters}, [a, filters, B, T, K, r, c](Node& self) {
+    const float* F = filters->value.ptr();
+    for (int b = 0; b < B; ++b) {
+      const float* ab = a->value.ptr() + (int64_t)b * T;
+      float* da = a->requires_grad ? a->g().ptr() + (int64_t)b * T : nullptr;
+      float* dF = filters->requires_grad ? filters->g().ptr() : nullptr;
+      for (int t = 0; t < T; ++t) {
+        const float* df = self.grad.ptr() + ((int64_t)b * T + t) * K;
+        for (int j = 0; j < r; ++j) {
+          int s = t + j - c;
+          if (s < 0 || s >= T) continue;
+          for (int k = 0; k < K; ++k) {
+            if (da) da[s] += F[k * r + j] * df[k];
+            if (dF) dF[k * r + j] += df[k] * ab[s];
+          }
+        }
+      }
+    }
+  });
+}
+
 // c_i = a_i b_i ;  da_i = dc_i b_i^T ;  db_i = a_i^T dc_i
 Var batched_matmul(const Var& a, const Var& b, int nb, int n, int k, int m) {
   require(a->value.numel() == (int64_t)nb * n * k && b->value.numel() == (int64_t)nb * k * m,

@@ -41,6 +41,13 @@ std::vector<int> paired_lengths(const std::vector<int>& lengths);
 // A sequence of length 0 gets all zeros.
 Var masked_softmax(const Var& s, int B, int T, const std::vector<int>& lengths);
 
+// Convolution over time within each sequence, PyTorch's Conv1d(1, K, r, padding=(r-1)/2, bias=False)
+// (location-aware attention's features of the previous attention weights, Chorowski et al. 2015):
+// a [B, T] (any shape of B*T elements), filters F [K, r], r odd, c = (r-1)/2 ->
+//   f_{b,t,k} = sum_j F_{k,j} a_{b,t+j-c}      (a = 0 outside 0..T-1)   f: [B*T, K]
+//   da_{b,s} += sum_{k,j} F_{k,j} df_{b,s-j+c,k} ;  dF_{k,j} += sum_{b,t} df_{b,t,k} a_{b,t+j-c}
+Var conv_over_time(const Var& a, const Var& filters, int B, int T);
+
 // Batched product: a [nb*n, k], b [nb*k, m] -> c [nb*n, m], c_i = a_i b_i for each of nb blocks
 //   da_i = dc_i b_i^T ;  db_i = a_i^T dc_i
 Var batched_matmul(const Var& a, const Var& b, int nb, int n, int k, int m);

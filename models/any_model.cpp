@@ -124,4 +124,10 @@ void select_corpus(const AnyModel& model, const std::string& path, const Corpus&
   if (model.format == kFactorizedFormat) select_corpus(*std::const_pointer_cast<CharLM>(model.as<CharLM>()), path, corpus);
 }
 
+void select_corpus_name(const AnyModel& model, const std::string& path, const std::string& corpus) {
+  if (model.format != kFactorizedFormat) return;
+  CharLM& lm = *std::const_pointer_cast<CharLM>(model.as<CharLM>());
+  if (lm.domain_lambda()) select_corpus_name(lm, path, corpus);
+}
+
 }  // namespace memsig

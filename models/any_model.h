@@ -49,5 +49,6 @@ void select_corpus(const AnyModel& model, const std::string& path, const Corpus&
 void select_corpus(CharLM& model, const std::string& path, const Corpus& corpus);
 // By name only (sample: no text is read), without the digest check.
 void select_corpus_name(CharLM& model, const std::string& path, const std::string& corpus);
+void select_corpus_name(const AnyModel& model, const std::string& path, const std::string& corpus);
 
 }  // namespace memsig

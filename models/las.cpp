@@ -10,9 +10,22 @@
 #include "engine/safetensors.h"
 #include "engine/seq_ops.h"
 #include "engine/smoothed_xent.h"
+#include "models/any_model.h"
 #include "models/model_file.h"
 
 namespace memsig {
+
+namespace {
+// LAS as a model kind: `memsig signature --model LAS` loads it like any other model (the probe's
+// state source and data reader are in probe/sources.cpp).
+[[maybe_unused]] const bool kLasKindRegistered = [] {
+  register_model_kind({kLasFormat, "LAS speech recognizer", [](const std::string& path) {
+                         std::shared_ptr<const LAS> m = load_las(path);
+                         return AnyModel{kLasFormat, nullptr, m};
+                       }});
+  return true;
+}();
+}  // namespace
 
 namespace {
 Tensor uniform_tensor(std::vector<int64_t> shape, float bound, Rng& rng) {
@@ -43,6 +56,10 @@ LAS::LAS(const LasConfig& c, Rng& rng) : cfg(c), backend(&cpu_backend()) {
   key_w = lin(A, D); key_b = bias(A, D);
   query_w = lin(A, Hs);
   score_w = lin(1, A);
+  if (cfg.location_filters > 0) {  // PyTorch's Conv1d(1, K, r) and Linear(K, A, bias=False) initialisation
+    loc_conv = lin(cfg.location_filters, cfg.location_width);
+    loc_w = lin(A, cfg.location_filters);
+  }
   out_w = lin(cfg.vocab, Hs + D); out_b = bias(cfg.vocab, Hs + D);
   if (cfg.ctc_weight > 0) { ctc_w = lin(cfg.vocab, D); ctc_b = bias(cfg.vocab, D); }
 }
@@ -70,6 +87,10 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> LAS::parameter_shapes(
   out.push_back({"att.key.bias", {A}});
   out.push_back({"att.query.weight", {A, Hs}});
   out.push_back({"att.score.weight", {1, A}});
+  if (c.location_filters > 0) {
+    out.push_back({"att.loc_conv.weight", {c.location_filters, c.location_width}});
+    out.push_back({"att.loc.weight", {A, c.location_filters}});
+  }
   out.push_back({"out.weight", {V, Hs + D}});
   out.push_back({"out.bias", {V}});
   if (c.ctc_weight > 0) {
@@ -84,7 +105,9 @@ std::vector<std::pair<std::string, Var>> LAS::named_parameters() const {
   for (int k = 0; k < cfg.listener_layers; ++k)
     for (const RnnParams* p : {&listener_fwd[k], &listener_bwd[k]}) vars.insert(vars.end(), {p->w_ih, p->w_hh, p->b_ih, p->b_hh});
   for (auto& p : speller) vars.insert(vars.end(), {p.w_ih, p.w_hh, p.b_ih, p.b_hh});
-  vars.insert(vars.end(), {embed, key_w, key_b, query_w, score_w, out_w, out_b});
+  vars.insert(vars.end(), {embed, key_w, key_b, query_w, score_w});
+  if (cfg.location_filters > 0) vars.insert(vars.end(), {loc_conv, loc_w});
+  vars.insert(vars.end(), {out_w, out_b});
   if (cfg.ctc_weight > 0) vars.insert(vars.end(), {ctc_w, ctc_b});
   auto shapes = parameter_shapes(cfg);
   std::vector<std::pair<std::string, Var>> out;
@@ -106,6 +129,10 @@ std::map<std::string, std::string> LAS::file_metadata() const {
           {"attention", std::to_string(cfg.attention)},
           {"ctc_weight", ctc},
           {"symbols", nlohmann::json(symbol_names()).dump()}};
+  if (cfg.location_filters > 0) {  // absent: content-based attention (files before the option)
+    m["location_filters"] = std::to_string(cfg.location_filters);
+    m["location_width"] = std::to_string(cfg.location_width);
+  }
   if (!feat_mean.empty()) {
     m["feat_mean"] = nlohmann::json(feat_mean).dump();
     m["feat_std"] = nlohmann::json(feat_std).dump();
@@ -118,7 +145,10 @@ std::string LAS::describe() const {
   std::snprintf(buf, sizeof buf, "LAS: listener %dx%d BLSTM (%dx reduction), speller %dx%d LSTM, attention %d, embed %d, CTC weight %g",
                 cfg.listener_layers, cfg.listener_hidden, cfg.reduction(), cfg.speller_layers, cfg.speller_hidden,
                 cfg.attention, cfg.embed, cfg.ctc_weight);
-  return buf;
+  std::string d = buf;
+  if (cfg.location_filters > 0)
+    d += ", location-aware (" + std::to_string(cfg.location_filters) + " filters of " + std::to_string(cfg.location_width) + ")";
+  return d;
 }
 
 ListenerOut LAS::listen(const LasInput& in) const {
@@ -168,8 +198,14 @@ LAS::Step LAS::step(const ListenerOut& lo, const std::vector<int32_t>& prev, con
   }
   s.query = x;
   Var q = linear(s.query, query_w, nullptr);                                   // [B, A]
-  Var e = linear(tanh(add(lo.keys, gather_rows(q, repeat_rows(B, T)))), score_w, nullptr);  // [B*T, 1]
+  Var pre = add(lo.keys, gather_rows(q, repeat_rows(B, T)));                   // K h_u + b_K + Q s_i  [B*T, A]
+  if (cfg.location_filters > 0) {  // + U (F * a_{i-1})
+    Var prev_att = (int)state.size() > cfg.speller_layers ? state[cfg.speller_layers] : constant(Tensor({B, T}));
+    pre = add(pre, linear(conv_over_time(prev_att, loc_conv, B, T), loc_w, nullptr));
+  }
+  Var e = linear(tanh(pre), score_w, nullptr);                                 // [B*T, 1]
   s.attention = masked_softmax(e, B, T, lo.lengths.back());
+  if (cfg.location_filters > 0) s.state.push_back(s.attention);
   s.ctx = batched_matmul(s.attention, lo.memory, B, 1, T, D);
   s.logits = linear(concat({s.query, s.ctx}), out_w, out_b);
   return s;
@@ -220,7 +256,7 @@ Var LAS::loss(const LasInput& in, const LasTrainExtras& extras, Rng* rng, LasLos
 
 bool is_las_file(const std::map<std::string, std::string>& metadata) {
   auto it = metadata.find("format");
-  return it != metadata.end() && it->second == "memsig-las";
+  return it != metadata.end() && it->second == kLasFormat;
 }
 
 std::unique_ptr<LAS> load_las(const std::string& path) {
@@ -246,6 +282,11 @@ std::unique_ptr<LAS> load_las(const std::string& path) {
   c.speller_hidden = get_int("speller_hidden", 1, 1 << 14);
   c.embed = get_int("embed", 1, 1 << 14);
   c.attention = get_int("attention", 1, 1 << 14);
+  if (st.metadata.count("location_filters")) {
+    c.location_filters = get_int("location_filters", 1, 1024);
+    c.location_width = get_int("location_width", 1, 1023);
+    if (c.location_width % 2 == 0) throw FileError(path, "metadata 'location_width' must be odd");
+  }
   auto ctc = st.metadata.find("ctc_weight");
   if (ctc == st.metadata.end()) throw FileError(path, "metadata has no 'ctc_weight'");
   try {

@@ -10,6 +10,8 @@
 // Speller (decoder), one output step i at a time, from s_0 = 0, c_0 = 0, y_0 = <s>:
 //   s_i = LSTM stack([embed(y_{i-1}) ; c_{i-1}], s_{i-1})     the query (speller output before attention)
 //   e_{i,u} = w^T tanh(K h_u + b_K + Q s_i)                    MLP ("content") score over listener frames u
+//   location-aware (option): e_{i,u} = w^T tanh(K h_u + b_K + Q s_i + U f_{i,u}),
+//     f_i = F * a_{i-1} (K' filters of width r convolved over the previous weights, a_0 = 0)
 //   a_i = masked softmax_u(e_i)        c_i = sum_u a_{i,u} h_u        (h = h^{L-1}, the last listener layer)
 //   P(y_i | x, y_<i) = softmax(W_o [s_i ; c_i] + b_o)
 // Joint CTC (optional, Kim, Hori & Watanabe 2017): logits W_c h_u + b_c over the last listener layer,
@@ -47,6 +49,10 @@ struct LasConfig {
   int attention = 64;
   int vocab = kNumSymbols;
   float ctc_weight = 0.3f;   // 0: no CTC head
+  // Location-aware attention (Chorowski et al. 2015) when location_filters > 0: K filters of odd
+  // width r over the previous step's attention weights, their features added into the MLP score.
+  int location_filters = 0;  // K (0: content-based attention only)
+  int location_width = 15;   // r, in reduced frames
   int reduction() const { return 1 << pyramid; }
   bool pairs(int k) const { return k >= 1 && k <= pyramid; }  // layer k pairs its input frames
   int listener_out() const { return 2 * listener_hidden; }
@@ -90,6 +96,7 @@ class LAS : public Trainable {
   std::vector<RnnParams> speller;       // LSTMCell weights
   Var embed;                            // [V, E]
   Var key_w, key_b, query_w, score_w;   // [A, 2H], [A], [A, Hs], [1, A]
+  Var loc_conv, loc_w;                  // location-aware attention: [K, r], [A, K] (only with location_filters > 0)
   Var out_w, out_b;                     // [V, Hs + 2H], [V]
   Var ctc_w, ctc_b;                     // [V, 2H], [V] (only with ctc_weight > 0)
   // The global feature normalisation of its training set, (x - mean) / std per dimension: kept in the
@@ -103,7 +110,9 @@ class LAS : public Trainable {
 
   ListenerOut listen(const LasInput& in) const;
   // One speller step for a batch of B hypotheses attending to `lo` (whose rows belong to sequences
-  // `rows_of`: the listener sequence each hypothesis reads). state: per layer [B, 2Hs]; ctx [B, 2H].
+  // `rows_of`: the listener sequence each hypothesis reads). state: per layer [B, 2Hs]; ctx [B, 2H];
+  // with location-aware attention, state also ends with the previous attention a_{i-1} [B, T']
+  // (absent at the first step: zeros); Step::state carries it on.
   struct Step {
     std::vector<Var> state;
     Var ctx;
@@ -118,6 +127,11 @@ class LAS : public Trainable {
   // The training loss: (1-λ) mean attention cross-entropy + λ CTC per target symbol.
   Var loss(const LasInput& in, const LasTrainExtras& extras, Rng* rng, LasLossStats* stats) const;
 };
+
+// The file format (metadata `format`). LAS is a model kind (models/any_model.h) under this format:
+// las.cpp registers its loader when it is linked in (any program that uses LAS does), so
+// load_any_model() knows LAS files; AnyModel::lm stays null (a LAS model is not a language model).
+inline constexpr const char* kLasFormat = "memsig-las";
 
 // Loads a memsig-las model file (FileError naming the file on any problem).
 std::unique_ptr<LAS> load_las(const std::string& path);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <stdexcept>
 
@@ -11,6 +12,11 @@
 namespace memsig {
 
 namespace {
+// Beam search ends a hypothesis only where the model itself finds </s> near its best guess:
+// ln p(</s>) >= max_v ln p(v) - kEosThreshold (Hannun et al. 2019's EOS threshold). A label-smoothed
+// model keeps ~e^-6 on </s> after any prefix; without the threshold, a truncated hypothesis ("the
+// company was official") could win on its per-symbol score, the more so with an LM that likes </s>.
+constexpr float kEosThreshold = 3.0f;  // nats: p(</s>) at least 5% of the best symbol's
 int max_output_length(const ListenerOut& lo, int b) { return lo.lengths.back()[b] + 10; }
 }  // namespace
 
@@ -48,21 +54,28 @@ std::vector<Decoded> greedy_decode(const LAS& model, const LasInput& in, bool ke
   return out;
 }
 
-Decoded beam_decode(const LAS& model, const LasInput& in_one, int width) {
+Decoded beam_decode(const LAS& model, const LasInput& in_one, int width, const Fusion* fusion) {
   if (in_one.B != 1) throw std::invalid_argument("beam_decode: one utterance at a time");
   if (width < 1) throw std::invalid_argument("beam width must be at least 1");
+  const bool fused = fusion && fusion->lm && (fusion->weight != 0 || fusion->length_bonus != 0);
+  if (fused) check_fusion_lm(*fusion->lm, model.cfg.vocab);
+  const double w = fused ? fusion->weight : 0, bonus = fused ? fusion->length_bonus : 0;
   NoGrad no_grad;
   ListenerOut one = model.listen(in_one);
   const int T = one.T.back(), V = model.cfg.vocab, max_len = max_output_length(one, 0);
   struct Hyp {
     Segment text;
-    double logprob = 0;
+    double score = 0;    // the fused score (the LAS log-probability without fusion)
+    double logprob = 0;  // ln p_LAS
   };
   std::vector<Hyp> live{Hyp{}};
   std::vector<Var> state = model.zero_state(1);
   Var ctx = constant(Tensor({1, model.cfg.listener_out()}));
+  std::unique_ptr<LmBeamState> lm;
+  if (fused && w != 0) lm = std::make_unique<LmBeamState>(*fusion->lm);
   std::vector<Hyp> finished;
-  auto norm = [](const Hyp& h) { return h.logprob / (h.text.size() + 1); };
+  // The ranking of finished hypotheses: per symbol (</s> counted) without a length bonus, whole with one.
+  auto rank = [&](const Hyp& h) { return bonus != 0 ? h.score : h.score / (h.text.size() + 1); };
   std::vector<float> lp(V);
   for (int i = 0; i < max_len && !live.empty(); ++i) {
     const int K = (int)live.size();
@@ -78,21 +91,30 @@ Decoded beam_decode(const LAS& model, const LasInput& in_one, int width) {
     for (int k = 0; k < K; ++k) prev[k] = live[k].text.empty() ? kBos : live[k].text.back();
     LAS::Step s = model.step(lo, prev, state, ctx);
     struct Cand {
-      double score;
+      double score, logprob;
       int k, v;
     };
     std::vector<Cand> cands;
     for (int k = 0; k < K; ++k) {
       log_softmax_rows(s.logits->value.ptr() + (size_t)k * V, 1, V, lp.data());
+      const float* lm_lp = lm ? lm->logp(k) : nullptr;
+      const float top = *std::max_element(lp.begin(), lp.end());
       for (int v = 0; v < V; ++v)
-        if (v != kBos) cands.push_back({live[k].logprob + lp[v], k, v});
+        if (v != kBos && (v != kEos || lp[v] >= top - kEosThreshold)) {
+          double add = lp[v];
+          if (lm_lp) add += w * lm_lp[v];
+          cands.push_back({live[k].score + add + bonus, live[k].logprob + lp[v], k, v});
+        }
     }
-    std::partial_sort(cands.begin(), cands.begin() + std::min<size_t>(cands.size(), 2 * width), cands.end(),
+    // The best `width` candidates: those ending in </s> are finished, the rest live (the next step
+    // again picks the best `width` of their extensions). A </s> ranked below them does not enter.
+    const size_t keep = std::min<size_t>(cands.size(), width);
+    std::partial_sort(cands.begin(), cands.begin() + keep, cands.end(),
                       [](const Cand& a, const Cand& b) { return a.score > b.score; });
     std::vector<Hyp> next;
-    std::vector<int32_t> parents;
-    for (size_t c = 0; c < cands.size() && (int)next.size() < width && c < (size_t)2 * width; ++c) {
-      Hyp h{live[cands[c].k].text, cands[c].score};
+    std::vector<int32_t> parents, symbols;
+    for (size_t c = 0; c < keep; ++c) {
+      Hyp h{live[cands[c].k].text, cands[c].score, cands[c].logprob};
       if (cands[c].v == kEos || i + 1 >= max_len) {
         if (cands[c].v != kEos) h.text.push_back(cands[c].v);
         finished.push_back(h);
@@ -101,20 +123,28 @@ Decoded beam_decode(const LAS& model, const LasInput& in_one, int width) {
       h.text.push_back(cands[c].v);
       next.push_back(h);
       parents.push_back(cands[c].k);
+      symbols.push_back(cands[c].v);
     }
-    if ((int)finished.size() >= width) break;
-    if (!finished.empty() && !next.empty()) {  // unnormalised scores only fall: stop when none can win
+    // No stop at `width` finished: a label-smoothed model gives every prefix's </s> a few percent, so
+    // truncated hypotheses finish all along; the search runs until none is live or the length limit
+    // (ESPnet's beam search without its end detection), and the ranking below picks among them.
+    // Ranked by total score with a negative bonus, scores only fall: stop when no live hypothesis can
+    // beat a finished one. (Not when ranked per symbol: a live hypothesis's average can still rise,
+    // and comparing totals there ended long utterances at a short early </s>.)
+    if (!finished.empty() && !next.empty() && bonus < 0) {
       double best_done = -std::numeric_limits<double>::infinity();
-      for (auto& f : finished) best_done = std::max(best_done, f.logprob);
-      if (next.front().logprob < best_done) break;
+      for (auto& f : finished) best_done = std::max(best_done, f.score);
+      if (next.front().score < best_done) break;
     }
     live = next;
+    if (live.empty()) break;
     for (auto& st : s.state) st = gather_rows(st, parents);
     state = s.state;
     ctx = gather_rows(s.ctx, parents);
+    if (lm) lm->advance(parents, symbols);
   }
   if (finished.empty()) finished = live;
-  auto best = std::max_element(finished.begin(), finished.end(), [&](const Hyp& a, const Hyp& b) { return norm(a) < norm(b); });
+  auto best = std::max_element(finished.begin(), finished.end(), [&](const Hyp& a, const Hyp& b) { return rank(a) < rank(b); });
   Decoded d;
   d.text = best->text;
   d.logprob = best->logprob;

@@ -57,7 +57,8 @@ LasInput las_input(const SpeechBatch& b) {
   return in;
 }
 
-SetDecoding decode_set(const LAS& model, const SpeechSet& set, int width, int batch, bool progress) {
+SetDecoding decode_set(const LAS& model, const SpeechSet& set, int width, int batch, bool progress, const Fusion* fusion) {
+  if (fusion && fusion->lm && width == 1) throw std::invalid_argument("shallow fusion needs beam search (--beam 2 or more)");
   auto t0 = std::chrono::steady_clock::now();
   SetDecoding d;
   d.hyps.resize(set.feats.size());
@@ -67,7 +68,7 @@ SetDecoding decode_set(const LAS& model, const SpeechSet& set, int width, int ba
   for (auto& idx : buckets) {
     SpeechBatch b = make_speech_batch(set, idx);
     LasInput in = las_input(b);
-    std::vector<Decoded> out = width == 1 ? greedy_decode(model, in) : std::vector<Decoded>{beam_decode(model, in, width)};
+    std::vector<Decoded> out = width == 1 ? greedy_decode(model, in) : std::vector<Decoded>{beam_decode(model, in, width, fusion)};
     for (size_t k = 0; k < idx.size(); ++k) d.hyps[idx[k]] = std::move(out[k]);
     done += idx.size();
     double now = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -79,6 +80,36 @@ SetDecoding decode_set(const LAS& model, const SpeechSet& set, int width, int ba
   for (size_t i = 0; i < set.feats.size(); ++i) d.errors.add(set.texts[i], d.hyps[i].text);
   d.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return d;
+}
+
+FusionTuning tune_fusion(const LAS& model, const SpeechSet& set, int width, const Fusion& fusion,
+                         const std::vector<float>& weights, const std::vector<float>& bonuses, int max_utterances,
+                         bool progress) {
+  if (weights.empty() || bonuses.empty()) throw std::invalid_argument("tune_fusion: an empty grid");
+  SpeechSet part = set;
+  if (max_utterances > 0 && (size_t)max_utterances < set.feats.size()) {
+    part.ids.resize(max_utterances);
+    part.feats.resize(max_utterances);
+    part.texts.resize(max_utterances);
+    if (!part.frame_symbol.empty()) part.frame_symbol.resize(max_utterances);
+  }
+  FusionTuning t;
+  t.weights = weights;
+  t.bonuses = bonuses;
+  double best = std::numeric_limits<double>::infinity();
+  for (float w : weights)
+    for (float b : bonuses) {
+      Fusion f = fusion;
+      f.weight = w;
+      f.length_bonus = b;
+      SetDecoding d = decode_set(model, part, width, 1, false, &f);
+      t.cer.push_back(d.errors.cer());
+      if (progress)
+        std::fprintf(stderr, "fusion  LM weight %g, length bonus %g: CER %.2f%% on %zu utterances (%.0f s)\n", w, b,
+                     d.errors.cer(), part.feats.size(), d.seconds);
+      if (d.errors.cer() < best) best = d.errors.cer(), t.best_weight = w, t.best_bonus = b;
+    }
+  return t;
 }
 
 namespace {
@@ -148,6 +179,7 @@ class LasTask : public TrainTask {
     m.diverged_loss = 20;  // attention cross-entropy, bits per output symbol
     m.diverged_valid = std::numeric_limits<double>::infinity();
     m.uniform_hint = "a uniform guess gives 5.09 bits/grapheme";
+    m.curve_targets = "graphemes", m.curve_loss = "train_bits_per_grapheme", m.curve_valid = "valid_cer_pct";
     return m;
   }
   Trainable& model() override { return model_; }

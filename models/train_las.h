@@ -51,6 +51,15 @@ struct SetDecoding {
   ErrorCounts errors;
   double seconds = 0;
 };
-SetDecoding decode_set(const LAS& model, const SpeechSet& set, int width, int batch = 16, bool progress = false);
+// fusion: shallow fusion with a char LM in beam search (width > 1; models/las_fusion.h).
+SetDecoding decode_set(const LAS& model, const SpeechSet& set, int width, int batch = 16, bool progress = false,
+                       const Fusion* fusion = nullptr);
+
+// The LM weight and length bonus for shallow fusion chosen on `set` (the valid split): fused beam
+// decoding of its first `max_utterances` utterances (0: all) at each pair of the grids (a grid of
+// one value fixes it), the lowest CER wins.
+FusionTuning tune_fusion(const LAS& model, const SpeechSet& set, int width, const Fusion& fusion,
+                         const std::vector<float>& weights, const std::vector<float>& bonuses, int max_utterances = 0,
+                         bool progress = false);
 
 }  // namespace memsig

@@ -20,7 +20,11 @@ namespace memsig {
 
 namespace {
 
-const char* kCurveHeader = "seconds,epoch,step,chars,train_bpc,valid_bpc,valid_ppl\n";
+// The learning curve's header: the char LM's is seconds,epoch,step,chars,train_bpc,valid_bpc,valid_ppl.
+std::string curve_header(const TrainMetric& m) {
+  return "seconds,epoch,step," + m.curve_targets + "," + m.curve_loss + "," + m.curve_valid +
+         (m.valid_is_bits ? ",valid_ppl\n" : "\n");
+}
 
 // The divergence bounds (20 bpc for the char LM, far above the uniform model's log2(33) bits) come
 // from the task's TrainMetric.
@@ -84,7 +88,7 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
   } else if (opt.resume && !opt.quiet) {
     std::fprintf(stderr, "no checkpoint at %s; starting fresh\n", ckpt_path.c_str());
   }
-  Curve curve(kCurveHeader);
+  Curve curve(curve_header(metric));
   curve.rows = prog.curve;
   curve.write(opt.log_csv);  // a bad --log path fails now, not after training
   if (auto dir = std::filesystem::path(opt.out).parent_path(); !dir.empty()) make_dirs(dir.string());
@@ -126,8 +130,12 @@ TrainResult train_loop(TrainTask& task, const LoopOptions& opt) {
     double train_bpc = since_eval.count > 0 ? since_eval.nats / since_eval.count / std::log(2.0) : NAN;
     since_eval = XentStats{};
     char row[256];
-    std::snprintf(row, sizeof row, "%.1f,%d,%lld,%lld,%.4f,%.4f,%.4f\n", clock.elapsed(), prog.epoch + 1,
-                  (long long)prog.step, (long long)prog.chars, train_bpc, bpc, std::pow(2.0, bpc));
+    if (metric.valid_is_bits)
+      std::snprintf(row, sizeof row, "%.1f,%d,%lld,%lld,%.4f,%.4f,%.4f\n", clock.elapsed(), prog.epoch + 1,
+                    (long long)prog.step, (long long)prog.chars, train_bpc, bpc, std::pow(2.0, bpc));
+    else
+      std::snprintf(row, sizeof row, "%.1f,%d,%lld,%lld,%.4f,%.4f\n", clock.elapsed(), prog.epoch + 1,
+                    (long long)prog.step, (long long)prog.chars, train_bpc, bpc);
     curve.add(row);
     bool best = bpc < prog.best_valid;
     if (best) {

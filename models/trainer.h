@@ -32,7 +32,7 @@ struct LoopOptions {
   bool cpu_clock = false;          // count max_minutes (and the recorded seconds) in CPU time per thread
   int64_t max_steps = 0;           // stop after this many steps (0 = no limit): the same model on any machine
   int eval_every = 0;              // validate every N steps as well as at each epoch's end (0 = epochs only)
-  std::string log_csv;             // learning curve: seconds, epoch, step, chars, train_bpc, valid_bpc, valid_ppl
+  std::string log_csv;             // learning curve: seconds, epoch, step, then the TrainMetric's curve columns
   double progress_seconds = 10;
   int checkpoint_seconds = 60;
   bool quiet = false;
@@ -49,6 +49,9 @@ struct TrainMetric {
   double diverged_loss = 20;          // training loss (bits per target, over 20 steps) above this: diverged
   double diverged_valid = 20;         // validation above this: diverged (infinity: no bound)
   std::string uniform_hint = "a uniform guess gives 5.04";
+  // The learning curve's column names (CSV): the rate's targets, the training loss, the validation
+  // metric; a valid_ppl column follows when valid_is_bits.
+  std::string curve_targets = "chars", curve_loss = "train_bpc", curve_valid = "valid_bpc";
 };
 
 class TrainTask {

@@ -5,6 +5,7 @@
 #include "models/charlm.h"
 #include "models/ngram.h"
 #include "probe/charlm_source.h"
+#include "probe/las_source.h"
 #include "probe/ngram_source.h"
 
 namespace memsig {
@@ -21,8 +22,23 @@ std::vector<std::pair<std::string, StateSourceMaker>>& makers() {
         throw std::invalid_argument("an n-gram model's state is its context: --state " + kind + " does not apply");
       return std::make_unique<NgramSource>(m.as<NgramLM>());
     };
+    StateSourceMaker las = [](const AnyModel& m, const std::string& kind) -> std::unique_ptr<StateSource> {
+      if (!kind.empty() && kind != "h")
+        throw std::invalid_argument("a LAS model's states are its layers' outputs (h): --state " + kind + " does not apply");
+      return las_state_source(m.as<LAS>());
+    };
     return std::vector<std::pair<std::string, StateSourceMaker>>{
-        {"memsig-charlm", charlm}, {kFactorizedFormat, charlm}, {"arpa", ngram}};
+        {"memsig-charlm", charlm}, {kFactorizedFormat, charlm}, {"arpa", ngram}, {kLasFormat, las}};
+  }();
+  return table;
+}
+
+std::vector<std::pair<std::string, ProbeDataReader>>& data_readers() {
+  static std::vector<std::pair<std::string, ProbeDataReader>> table = [] {
+    ProbeDataReader speech = [](const AnyModel& m, const std::string& dir, bool quiet) {
+      return speech_corpus(*m.as<LAS>(), dir, quiet);
+    };
+    return std::vector<std::pair<std::string, ProbeDataReader>>{{kLasFormat, speech}};
   }();
   return table;
 }
@@ -42,6 +58,21 @@ std::unique_ptr<StateSource> state_source(const AnyModel& model, const std::stri
   for (auto& [f, make] : makers())
     if (f == model.format) return make(model, state_kind);
   throw std::invalid_argument("models of format '" + model.format + "' have no state source for the probe");
+}
+
+void register_probe_data(const std::string& format, ProbeDataReader read) {
+  for (auto& [f, r] : data_readers())
+    if (f == format) {
+      r = std::move(read);
+      return;
+    }
+  data_readers().push_back({format, std::move(read)});
+}
+
+const ProbeDataReader* probe_data_reader(const std::string& format) {
+  for (auto& [f, r] : data_readers())
+    if (f == format) return &r;
+  return nullptr;
 }
 
 }  // namespace memsig

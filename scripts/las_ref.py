@@ -2,8 +2,8 @@
 """Listen-Attend-Spell in PyTorch 1.13: the same model as memsig's models/las.h, parameter for
 parameter (the names of this module's state_dict are memsig's tensor names).
 
-  las_ref.py check --out DIR [--seed S]
-      a random model (written to DIR/las.safetensors with memsig's metadata) and random padded
+  las_ref.py check --out DIR [--seed S] [--location]
+      a random model (--location: with location-aware attention) (written to DIR/las.safetensors with memsig's metadata) and random padded
       batches; writes DIR/ref.txt with each batch, the loss and the gradient of every parameter,
       for the hidden Catch2 case "[.las_torch]" (tests/las_torch.sh) to compare against memsig.
 """
@@ -25,7 +25,7 @@ V = len(SYMBOLS)
 
 
 class LAS(nn.Module):
-    def __init__(self, feat_dim, L, P, H, Ls, Hs, E, A, ctc_weight):
+    def __init__(self, feat_dim, L, P, H, Ls, Hs, E, A, ctc_weight, loc_filters=0, loc_width=15):
         super().__init__()
         D = 2 * H
         self.cfg = dict(feat_dim=feat_dim, listener_layers=L, pyramid=P, listener_hidden=H, speller_layers=Ls,
@@ -39,6 +39,11 @@ class LAS(nn.Module):
         self.att.key = nn.Linear(D, A)
         self.att.query = nn.Linear(Hs, A, bias=False)
         self.att.score = nn.Linear(A, 1, bias=False)
+        self.loc_filters = loc_filters
+        if loc_filters > 0:  # location-aware: U (F * a_{i-1}), F a Conv1d over the previous weights
+            self.cfg.update(location_filters=loc_filters, location_width=loc_width)
+            self.att.loc_conv = nn.Conv1d(1, loc_filters, loc_width, padding=(loc_width - 1) // 2, bias=False)
+            self.att.loc = nn.Linear(loc_filters, A, bias=False)
         self.out = nn.Linear(Hs + D, V)
         self.ctc = nn.Linear(D, V) if ctc_weight > 0 else None
         self.ctc_weight = ctc_weight
@@ -66,6 +71,7 @@ class LAS(nn.Module):
         Hs = self.speller[0].hidden_size
         state = [(memory.new_zeros(B, Hs), memory.new_zeros(B, Hs)) for _ in self.speller]
         ctx = memory.new_zeros(B, memory.shape[2])
+        a = memory.new_zeros(B, T)  # a_0 = 0
         logits = []
         for i in range(inputs.shape[0]):
             x = torch.cat([self.embed(inputs[i]), ctx], 1)
@@ -75,7 +81,10 @@ class LAS(nn.Module):
                 new.append((hh, cc))
                 x = hh
             state = new
-            e = self.att.score(torch.tanh(keys + self.att.query(x)[:, None, :])).squeeze(2)
+            pre = keys + self.att.query(x)[:, None, :]
+            if self.loc_filters > 0:
+                pre = pre + self.att.loc(self.att.loc_conv(a[:, None, :]).transpose(1, 2))
+            e = self.att.score(torch.tanh(pre)).squeeze(2)
             a = torch.softmax(e.masked_fill(~valid, float("-inf")), 1)
             ctx = torch.bmm(a[:, None, :], memory).squeeze(1)
             logits.append(self.out(torch.cat([x, ctx], 1)))
@@ -123,12 +132,16 @@ def random_batch(gen, B, D):
 def cmd_check(a):
     torch.manual_seed(a.seed)
     gen = torch.Generator().manual_seed(a.seed)
-    m = LAS(5, 3, 1, 6, 2, 7, 4, 5, 0.3)  # layers 0 and 2 at their rate, layer 1 pairs frames
+    # layers 0 and 2 at their rate, layer 1 pairs frames; --location: 3 filters of width 5
+    m = LAS(5, 3, 1, 6, 2, 7, 4, 5, 0.3, 3 if a.location else 0, 5)
     with torch.no_grad():
         for p in m.parameters():
             p.uniform_(-0.5, 0.5)
     os.makedirs(a.out, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in m.state_dict().items()}, os.path.join(a.out, "las.safetensors"), m.metadata())
+    # memsig keeps the Conv1d's weight [K, 1, r] as [K, r]
+    flat = lambda k, v: v.reshape(v.shape[0], -1) if k == "att.loc_conv.weight" else v
+    save_file({k: flat(k, v).contiguous() for k, v in m.state_dict().items()}, os.path.join(a.out, "las.safetensors"),
+              m.metadata())
     with open(os.path.join(a.out, "ref.txt"), "w") as f:
         w = lambda xs: f.write(" ".join(str(x) for x in xs) + "\n")
         for case, smoothing in enumerate([0.0, 0.1, 0.0]):
@@ -210,6 +223,7 @@ def main():
     c = sub.add_parser("check")
     c.add_argument("--out", required=True)
     c.add_argument("--seed", type=int, default=5)
+    c.add_argument("--location", action="store_true")
     b = sub.add_parser("bench")
     for name, default in [("batch", 16), ("frames", 340), ("symbols", 68), ("steps", 10), ("decodes", 5), ("threads", 1)]:
         b.add_argument("--" + name, type=int, default=default)

@@ -130,6 +130,16 @@ expect_error "las: --pyramid not below --listener-layers" "--pyramid must be bel
   "$MEMSIG" las train --data "$dir" --listener-layers 2 --pyramid 2 --out "$dir/las.safetensors"
 expect_error "las: a missing data directory" "$dir/none: no such data directory" -- \
   "$MEMSIG" las train --data "$dir/none" --out "$dir/las.safetensors"
+expect_error "las: --lm-weight without --lm" "--lm-weight and --length-bonus need --lm" -- \
+  "$MEMSIG" las eval --model "$dir/m.safetensors" --data "$dir" --lm-weight 0.3
+expect_error "las: an --lm-weight that is not a number" "--lm-weight: 'x' is neither a number" -- \
+  "$MEMSIG" las eval --model "$dir/m.safetensors" --data "$dir" --lm "$dir/m.safetensors" --lm-weight x
+expect_error "las: a text file as the fusion LM" "$dir/text.txt: not a safetensors file" -- \
+  "$MEMSIG" las decode --model "$dir/m.safetensors" --data "$dir" --lm "$dir/text.txt" --lm-weight 0.2
+expect_error "las: fusion with greedy decoding" "shallow fusion needs beam search" -- \
+  "$MEMSIG" las decode --model "$dir/m.safetensors" --data "$dir" --lm "$dir/m.safetensors" --beam 1
+expect_error "las: a char LM probed on --data" "$dir/m.safetensors: is a char LM (LSTM/GRU) (memsig-charlm), probed on text" -- \
+  "$MEMSIG" signature --model "$dir/m.safetensors" --data "$dir" --out "$dir/sigd"
 leftovers=$(find "$dir" -name '*.tmp.*')
 [ -z "$leftovers" ] || fail "temporary files left behind: $leftovers"
 echo "CLI errors: ok"

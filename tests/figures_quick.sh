@@ -33,6 +33,20 @@ if "$MEMSIG" figure fig7 --preset quick --work "$dir/work" --out "$dir/out" --qu
   grep -q "fig7: claim last_over_first" "$dir/log7" || fail "fig7 measured no claims"
   "$MEMSIG" figure fig7 --preset quick --work "$dir/work" --out "$dir/out" --quiet > "$dir/log7b" 2>&1 || { cat "$dir/log7b"; fail "fig7 second run"; }
   if grep -q "^== " "$dir/log7b"; then grep "^== " "$dir/log7b"; fail "fig7's second run recomputed something"; fi
+  # LAS is a model kind: `memsig signature` reads its speech set like any model's data; eval and
+  # sample refuse it with one line; --corpus is refused for it, --data for a char LM.
+  las7="$dir/work/fig7/las.safetensors"
+  "$MEMSIG" signature --model "$las7" --data "$dir/work/fig7/data" --layers 1,2 --max-lag 2 --max-positions 2000 \
+    --epochs 2 --out "$dir/sig_las" --quiet > "$dir/log_sig_las" 2>&1 || { cat "$dir/log_sig_las"; fail "signature of a LAS model"; }
+  [ -s "$dir/sig_las/signature.json" ] || fail "signature of a LAS model: no signature.json"
+  grep -q "listener 1" "$dir/sig_las/signature.json" || fail "signature of a LAS model: no listener layer"
+  echo "one two three" > "$dir/three.txt"
+  for cmd in "eval --model $las7 --text $dir/three.txt" "sample --model $las7" "signature --model $las7 --corpus $dir/three.txt --out $dir/s2"; do
+    if "$MEMSIG" $cmd > /dev/null 2> "$dir/err_las"; then fail "memsig $cmd accepted a LAS model"; fi
+    sed -i '/^memsig: device: /d' "$dir/err_las"  # which device it runs on is not the error
+    [ "$(wc -l < "$dir/err_las")" -eq 1 ] && grep -qF "$las7: is a LAS speech recognizer" "$dir/err_las" \
+      || { cat "$dir/err_las"; fail "memsig $cmd: not one line naming the file"; }
+  done
 elif grep -q "built with espeak-ng" "$dir/log7"; then
   echo "fig7: this memsig has no espeak-ng: not run"
 else

@@ -265,3 +265,28 @@ TEST_CASE("smoothed_xent: equals softmax_xent at 0, the smoothed sum by hand, gr
   CHECK(st.count == 3);
   check_gradients({z}, [&] { return smoothed_xent(z, t, m, eps); });
 }
+
+TEST_CASE("conv_over_time: each filter slid over each sequence with zero padding, gradient", "[las_ops]") {
+  Rng rng(8);
+  const int B = 2, T = 5, K = 3, r = 3;
+  Var a = param(random_tensor({B, T}, rng, 1.0f));
+  Var F = param(random_tensor({K, r}, rng, 1.0f));
+  Var f = conv_over_time(a, F, B, T);
+  REQUIRE(f->value.shape == std::vector<int64_t>{B * T, K});
+  for (int b = 0; b < B; ++b)
+    for (int t = 0; t < T; ++t)
+      for (int k = 0; k < K; ++k) {  // f_{b,t,k} = F_{k,0} a_{t-1} + F_{k,1} a_t + F_{k,2} a_{t+1}
+        double want = 0;
+        for (int j = 0; j < r; ++j) {
+          int s = t + j - 1;
+          if (s >= 0 && s < T) want += F->value.data[k * r + j] * a->value.data[b * T + s];
+        }
+        CHECK(f->value.data[(b * T + t) * K + k] == Approx(want).margin(1e-6));
+      }
+  Tensor R = random_tensor({B * T, K}, rng);
+  check_gradients({a, F}, [&] { return weighted_sum(conv_over_time(a, F, B, T), R); });
+  Var wide = param(random_tensor({2, 7}, rng, 1.0f));  // wider than the sequence
+  Tensor R2 = random_tensor({B * T, 2}, rng);
+  check_gradients({a, wide}, [&] { return weighted_sum(conv_over_time(a, wide, B, T), R2); });
+  CHECK_THROWS_WITH(conv_over_time(a, param(random_tensor({2, 4}, rng)), B, T), Catch::Contains("r odd"));
+}

@@ -40,6 +40,14 @@ if "$MEMSIG" figure fig7 --preset quick --work "$dir/work" --out "$dir/out" --qu
     --epochs 2 --out "$dir/sig_las" --quiet > "$dir/log_sig_las" 2>&1 || { cat "$dir/log_sig_las"; fail "signature of a LAS model"; }
   [ -s "$dir/sig_las/signature.json" ] || fail "signature of a LAS model: no signature.json"
   grep -q "listener 1" "$dir/sig_las/signature.json" || fail "signature of a LAS model: no listener layer"
+  # Synthesized speech is timed by the synthesis; the signature says so. The CTC alignment of the
+  # same test split (memsig las align) fits every utterance and is compared with that timing.
+  grep -q '"timing": "synthesis"' "$dir/sig_las/signature.json" || fail "signature of a LAS model: no timing setting"
+  "$MEMSIG" las align --model "$las7" --data "$dir/work/fig7/data" --split test --out "$dir/align.tsv" > "$dir/align.json" 2> "$dir/err_align" ||
+    { cat "$dir/err_align"; fail "las align"; }
+  grep -q '"impossible_alignments": 0' "$dir/align.json" || { cat "$dir/align.json"; fail "las align: an utterance did not align"; }
+  grep -q '"centre_inside_synthesized_span"' "$dir/align.json" || fail "las align: no agreement measured"
+  [ "$(wc -l < "$dir/align.tsv")" -gt 10 ] || fail "las align: no per-grapheme table"
   echo "one two three" > "$dir/three.txt"
   for cmd in "eval --model $las7 --text $dir/three.txt" "sample --model $las7" "signature --model $las7 --corpus $dir/three.txt --out $dir/s2"; do
     if "$MEMSIG" $cmd > /dev/null 2> "$dir/err_las"; then fail "memsig $cmd accepted a LAS model"; fi

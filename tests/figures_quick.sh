@@ -48,6 +48,11 @@ if "$MEMSIG" figure fig7 --preset quick --work "$dir/work" --out "$dir/out" --qu
   grep -q '"impossible_alignments": 0' "$dir/align.json" || { cat "$dir/align.json"; fail "las align: an utterance did not align"; }
   grep -q '"centre_inside_synthesized_span"' "$dir/align.json" || fail "las align: no agreement measured"
   [ "$(wc -l < "$dir/align.tsv")" -gt 10 ] || fail "las align: no per-grapheme table"
+  # The same speech without its synthesis timing (as real audio comes): timed by the CTC alignment.
+  cp -r "$dir/work/fig7/data" "$dir/untimed" && rm -f "$dir"/untimed/*/graphemes
+  "$MEMSIG" signature --model "$las7" --data "$dir/untimed" --layers 1 --max-lag 2 --max-positions 2000 \
+    --epochs 2 --out "$dir/sig_untimed" --quiet > "$dir/log_sig_untimed" 2>&1 || { cat "$dir/log_sig_untimed"; fail "signature on untimed speech"; }
+  grep -q '"timing": "ctc-alignment"' "$dir/sig_untimed/signature.json" || fail "signature on untimed speech: not timed by the CTC alignment"
   echo "one two three" > "$dir/three.txt"
   for cmd in "eval --model $las7 --text $dir/three.txt" "sample --model $las7" "signature --model $las7 --corpus $dir/three.txt --out $dir/s2"; do
     if "$MEMSIG" $cmd > /dev/null 2> "$dir/err_las"; then fail "memsig $cmd accepted a LAS model"; fi

@@ -3,7 +3,8 @@
 // gradients through the whole model (listener, attention, speller, joint CTC, label smoothing);
 // model files round-trip; CER/WER counting; beam search at width 1 equals greedy decoding;
 // location-aware attention (gradients, learning, files); LAS as a model kind (models/any_model.h)
-// with its state source; shallow fusion with a char LM in beam search.
+// with its state source; shallow fusion with a char LM in beam search; the CTC forced alignment
+// from its joint-CTC head (monotone spans near the true timing; refused without a CTC head).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>

@@ -12,6 +12,7 @@
 #include "engine/optim.h"
 #include "figures/las_plots.h"
 #include "models/any_model.h"
+#include "models/las_align.h"
 #include "models/train_las.h"
 
 namespace memsig::cli {
@@ -251,6 +252,65 @@ void add_las_attention(CLI::App* parent) {
   });
 }
 
+// The CTC forced alignment of each utterance (models/las_align.h): per utterance, each symbol's
+// aligned input frames; where the data has synthesis timing, how well the two agree.
+void add_las_align(CLI::App* parent) {
+  auto* cmd = parent->add_subcommand("align", "CTC forced alignment of each transcript; agreement with the synthesis timing where known");
+  static std::string model, data, split = "test", out;
+  static int batch = 16;
+  cmd->add_option("--model", model)->required();
+  cmd->add_option("--data", data, "a speech set (DIR/SPLIT) or a data directory")->required();
+  cmd->add_option("--split", split)->capture_default_str()->check(CLI::IsMember({"train", "valid", "test"}));
+  cmd->add_option("--batch", batch, "utterances per listener pass")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--out", out, "write the per-symbol table (TSV: id, index, symbol, aligned first/last frame, synthesized first/last)");
+  add_common(cmd);
+  cmd->callback([] {
+    auto m = load_las(model);
+    require_ctc_head(*m);
+    LasSplit s = load_for(*m, data, split);
+    print_skipped(s);
+    TimingAgreement agree;
+    std::string table = "id\tindex\tsymbol\taligned_first\taligned_last\tsynth_first\tsynth_last\n";
+    long timed = 0;
+    for (const auto& idx : frame_buckets(s.set, batch)) {
+      SpeechBatch b = make_speech_batch(s.set, idx);
+      std::vector<CtcAlignment> al = las_ctc_align(*m, las_input(b));
+      for (size_t k = 0; k < idx.size(); ++k) {
+        const int i = idx[k];
+        const Segment& text = s.set.texts[i];
+        std::vector<int> fs = aligned_frame_symbols(al[k], m->cfg.reduction(), b.frames[k]);
+        const std::vector<int>& ref = s.set.frame_symbol[i];
+        const bool has_ref = std::any_of(ref.begin(), ref.end(), [](int v) { return v >= 0; });
+        if (has_ref) {
+          agree.add(ref, fs, text.size());
+          ++timed;
+        }
+        for (size_t p = 0; p < text.size(); ++p) {
+          int a0 = -1, a1 = -1, r0 = -1, r1 = -1;
+          for (int t = 0; t < (int)fs.size(); ++t)
+            if (fs[t] == (int)p) { if (a0 < 0) a0 = t; a1 = t; }
+          for (int t = 0; t < (int)ref.size(); ++t)
+            if (ref[t] == (int)p) { if (r0 < 0) r0 = t; r1 = t; }
+          table += s.set.ids[i] + "\t" + std::to_string(p) + "\t" + to_text(Segment{text[p]}) + "\t" + std::to_string(a0) +
+                   "\t" + std::to_string(a1) + "\t" + std::to_string(r0) + "\t" + std::to_string(r1) + "\n";
+        }
+      }
+    }
+    if (!out.empty()) write_text_atomically(out, table);
+    std::vector<double> off = agree.offsets;
+    std::sort(off.begin(), off.end());
+    const double ms = 10.0;  // frame shift
+    nlohmann::json j = {{"model", model}, {"data", data}, {"split", split}, {"utterances", s.set.ids.size()},
+                        {"utterances_with_synthesis_timing", timed}, {"impossible_alignments", agree.impossible},
+                        {"symbols_compared", agree.symbols}, {"symbols_with_empty_synthesized_span", agree.empty_reference},
+                        {"centre_inside_synthesized_span", agree.inside_fraction()},
+                        {"mean_abs_offset_ms", agree.mean_abs_offset() * ms},
+                        {"median_abs_offset_ms", off.empty() ? 0.0 : off[off.size() / 2] * ms},
+                        {"p90_abs_offset_ms", off.empty() ? 0.0 : off[off.size() * 9 / 10] * ms}};
+    std::printf("%s\n", j.dump(1).c_str());
+  });
+}
+
 // Speed on random batches of a given shape (the same shapes scripts/las_ref.py bench times in
 // PyTorch): training steps (forward, backward, Adam) and greedy decoding at batch 1 for a fixed
 // number of output steps (no early stop, so both sides do the same work).
@@ -327,6 +387,7 @@ void add_las(CLI::App& app) {
   add_las_eval(cmd, true);
   add_las_eval(cmd, false);
   add_las_attention(cmd);
+  add_las_align(cmd);
   add_las_bench(cmd);
 }
 

@@ -28,6 +28,8 @@ class BatchFeatureSource {
  public:
   virtual ~BatchFeatureSource() = default;
   virtual std::shared_ptr<const FrameFeatures> batch(const std::string& split, const std::vector<int>& indices) const = 0;
+  // Where the per-frame symbol timing comes from (a signature setting, so caches do not mix timings).
+  virtual std::string timing() const { return ""; }
 };
 
 struct Batch {

@@ -85,3 +85,53 @@ Var ctc_loss(const Var& logits, int T, int B, const std::vector<int>& lengths,
 }
 
 }  // namespace memsig
+
+namespace memsig {
+
+CtcAlignment ctc_align(const float* lp, int T, int V, const std::vector<int32_t>& y, int blank) {
+  if (T < 0 || V <= 0 || blank < 0 || blank >= V) throw std::invalid_argument("ctc_align: bad frame count, vocabulary or blank");
+  for (int32_t v : y)
+    if (v < 0 || v >= V || v == blank) throw std::invalid_argument("ctc_align: a label is the blank or outside the vocabulary");
+  CtcAlignment out;
+  const int U = (int)y.size(), S = 2 * U + 1;
+  if (T == 0) {
+    out.possible = U == 0;
+    return out;
+  }
+  auto lab = [&](int s) { return s % 2 == 0 ? blank : y[s / 2]; };
+  auto skip_ok = [&](int s) { return s >= 2 && lab(s) != blank && lab(s) != lab(s - 2); };
+  std::vector<double> delta((size_t)T * S, kNegInf);
+  std::vector<int> from((size_t)T * S, -1);  // the state at t-1 on the best path into (t, s)
+  delta[0] = lp[blank];
+  if (S > 1) delta[1] = lp[lab(1)];
+  for (int t = 1; t < T; ++t)
+    for (int s = 0; s < S; ++s) {
+      const double* prev = &delta[(size_t)(t - 1) * S];
+      double best = prev[s];
+      int arg = s;
+      if (s >= 1 && prev[s - 1] > best) best = prev[s - 1], arg = s - 1;
+      if (skip_ok(s) && prev[s - 2] > best) best = prev[s - 2], arg = s - 2;
+      if (best == kNegInf) continue;
+      delta[(size_t)t * S + s] = best + lp[(size_t)t * V + lab(s)];
+      from[(size_t)t * S + s] = arg;
+    }
+  const double* last_row = &delta[(size_t)(T - 1) * S];
+  int s = S - 1;
+  if (S > 1 && last_row[S - 2] > last_row[S - 1]) s = S - 2;
+  if (last_row[s] == kNegInf) return out;  // the labels do not fit
+  out.possible = true;
+  out.score = last_row[s];
+  out.first.assign(U, -1);
+  out.last.assign(U, -1);
+  for (int t = T - 1; t >= 0; --t) {
+    if (s % 2 == 1) {
+      const int u = s / 2;
+      if (out.last[u] < 0) out.last[u] = t;
+      out.first[u] = t;
+    }
+    if (t > 0) s = from[(size_t)t * S + s];
+  }
+  return out;
+}
+
+}  // namespace memsig

@@ -30,3 +30,24 @@ Var ctc_loss(const Var& logits, int T, int B, const std::vector<int>& lengths,
              const std::vector<std::vector<int32_t>>& labels, int blank, float scale = 1.0f, CtcStats* stats = nullptr);
 
 }  // namespace memsig
+
+namespace memsig {
+
+// CTC forced alignment: the single best path (Viterbi) through the same topology as the loss above,
+// over one sequence's log-posteriors lp [T, V] (row t = frame t; any normalisation: the path score is
+// a sum of lp entries). With l' = (blank, y1, blank, ..., yU, blank), S = 2U + 1:
+//   delta_0(0) = lp_0(blank), delta_0(1) = lp_0(y1), delta_0(s > 1) = -inf
+//   delta_t(s) = lp_t(l'_s) + max(delta_{t-1}(s), delta_{t-1}(s-1), [delta_{t-1}(s-2) if skip allowed])
+//   score = max(delta_{T-1}(S-1), delta_{T-1}(S-2)); the path is read back through the argmaxes.
+// (the loss's recursion with lse replaced by max). Label u owns the frames where the path sits on
+// state 2u+1: a non-empty run [first[u], last[u]], the runs in order and disjoint (blank frames belong
+// to no label). Ties go to the earlier state (stay before advance), so the result is deterministic.
+// When the labels cannot fit (T < U + number of adjacent repeats), possible = false and the spans are empty.
+struct CtcAlignment {
+  bool possible = false;
+  double score = 0;                 // log-score of the best path
+  std::vector<int> first, last;     // per label, inclusive frame range
+};
+CtcAlignment ctc_align(const float* lp, int T, int V, const std::vector<int32_t>& labels, int blank);
+
+}  // namespace memsig

@@ -102,7 +102,7 @@ void figure_fig7(const FigureOptions& opt) {
     write_text_atomically(done, "trained\n");
   }
   std::shared_ptr<const LAS> las = load_las(model);
-  Corpus corpus = speech_corpus(*las, data, true);
+  Corpus corpus = speech_corpus(las, data, true);
   // Test CER by greedy decoding.
   LasSplit test = load_las_split(split_dir(data, "test"), las->cfg.feat_dim, &las->feat_mean, &las->feat_std, nullptr, nullptr, true);
   SetDecoding dec = decode_set(*las, test.set, 1);

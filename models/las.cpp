@@ -300,6 +300,7 @@ std::unique_ptr<LAS> load_las(const std::string& path) {
   check_tensor_shapes(path, st, LAS::parameter_shapes(c));
   Rng rng(0);
   auto m = std::make_unique<LAS>(c, rng);
+  m->file = path;
   auto mean = st.metadata.find("feat_mean"), sd = st.metadata.find("feat_std");
   if ((mean == st.metadata.end()) != (sd == st.metadata.end())) throw FileError(path, "metadata has one of feat_mean, feat_std without the other");
   if (mean != st.metadata.end()) {

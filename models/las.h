@@ -102,6 +102,7 @@ class LAS : public Trainable {
   // The global feature normalisation of its training set, (x - mean) / std per dimension: kept in the
   // file's metadata (feat_mean, feat_std: JSON arrays) so decoding new audio normalises the same way.
   std::vector<double> feat_mean, feat_std;
+  std::string file;  // the file it was loaded from, for messages (empty when built in memory)
 
   static std::vector<std::pair<std::string, std::vector<int64_t>>> parameter_shapes(const LasConfig& cfg);
   std::vector<std::pair<std::string, Var>> named_parameters() const override;

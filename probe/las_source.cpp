@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "corpora/speech_batches.h"
+#include "models/las_align.h"
 #include "models/train_las.h"
 
 namespace memsig {
@@ -129,17 +130,45 @@ std::vector<int> symbol_frames(const std::vector<int>& frame_symbol, size_t n_sy
   return out;
 }
 
+bool has_timing(const std::vector<int>& frame_symbol) {
+  return std::any_of(frame_symbol.begin(), frame_symbol.end(), [](int s) { return s >= 0; });
+}
+
+// Synthesis timing where the utterance has it; else the CTC alignment against `model`, computed per
+// batch (one listener pass over the batch's utterances that need it).
 class SpeechFeatures : public BatchFeatureSource {
  public:
+  std::shared_ptr<const LAS> model;
   SpeechSet train, valid, test;
+  std::string timing_;
+  std::string timing() const override { return timing_; }
   std::shared_ptr<const FrameFeatures> batch(const std::string& split, const std::vector<int>& idx) const override {
     const SpeechSet& s = split == "train" ? train : split == "valid" ? valid : test;
     SpeechBatch b = make_speech_batch(s, idx);
     auto f = std::make_shared<FrameFeatures>();
     f->T = b.T; f->D = b.D;
-    f->feats = std::move(b.feats);
     f->frames = b.frames;
-    for (int i : idx) f->symbol_frame.push_back(symbol_frames(s.frame_symbol[i], s.texts[i].size()));
+    std::vector<int> untimed;
+    for (int i : idx)
+      if (!has_timing(s.frame_symbol[i])) untimed.push_back(i);
+    std::vector<std::vector<int>> aligned;  // per untimed utterance, per input frame
+    if (!untimed.empty()) {
+      SpeechBatch u = make_speech_batch(s, untimed);
+      LasInput in;
+      in.T = u.T; in.B = u.B; in.D = u.D;
+      in.feats = u.feats.data();
+      in.frames = u.frames;
+      in.text = &u.text;
+      std::vector<CtcAlignment> al = las_ctc_align(*model, in);
+      for (size_t k = 0; k < untimed.size(); ++k)
+        aligned.push_back(aligned_frame_symbols(al[k], model->cfg.reduction(), u.frames[k]));
+    }
+    f->feats = std::move(b.feats);
+    size_t next_untimed = 0;
+    for (int i : idx) {
+      const std::vector<int>& fs = has_timing(s.frame_symbol[i]) ? s.frame_symbol[i] : aligned[next_untimed++];
+      f->symbol_frame.push_back(symbol_frames(fs, s.texts[i].size()));
+    }
     return f;
   }
 };
@@ -150,7 +179,8 @@ std::unique_ptr<StateSource> las_state_source(std::shared_ptr<const LAS> model) 
   return std::make_unique<LasSource>(std::move(model));
 }
 
-Corpus speech_corpus(const LAS& model, const std::string& dir, bool quiet) {
+Corpus speech_corpus(std::shared_ptr<const LAS> m, const std::string& dir, bool quiet) {
+  const LAS& model = *m;
   if (model.feat_mean.empty()) throw std::invalid_argument("the LAS model file has no feature normalisation (feat_mean)");
   auto f = std::make_shared<SpeechFeatures>();
   Corpus c;
@@ -163,6 +193,12 @@ Corpus speech_corpus(const LAS& model, const std::string& dir, bool quiet) {
                               nullptr, quiet).set;
     *texts[i] = sets[i]->texts;
   }
+  int timed = 0, untimed = 0;
+  for (SpeechSet* set : sets)
+    for (auto& fs : set->frame_symbol) ++(has_timing(fs) ? timed : untimed);
+  if (untimed > 0) require_ctc_head(model);  // fail now, not in the middle of the probe
+  f->timing_ = untimed == 0 ? "synthesis" : timed == 0 ? "ctc-alignment" : "synthesis+ctc-alignment";
+  f->model = std::move(m);
   c.features = f;
   return c;
 }

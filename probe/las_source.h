@@ -8,8 +8,12 @@
 //   * a listener layer's row is its state at the (reduced) frame where c_p is spoken: the frame at
 //     the middle of c_p's span in the synthesis timing (the `graphemes` file; a zero-length span,
 //     a space between words that run together, takes the next spoken frame), divided by the layer's
-//     reduction 2^min(k-1, P). A grapheme with no timing (real audio: no graphemes file) has no
-//     row; for real audio, timing would come from a CTC or attention alignment (not done here).
+//     reduction 2^min(k-1, P). An utterance with no synthesis timing (real audio: no graphemes
+//     file) is timed by the CTC alignment of its transcript against the model's own joint-CTC head
+//     (models/las_align.h): c_p's frame is the middle of the input frames of its run on the best
+//     path. A model without a CTC head refuses such data (one-line error naming the model file).
+//     The corpus's timing() — "synthesis", "ctc-alignment" or "synthesis+ctc-alignment" (some of
+//     each) — is the signature's "timing" setting, so cached signatures never mix the two.
 //   * the speller query's row at p is s_p, computed after reading c_p (teacher forcing on the true
 //     transcript): it stands at the previous grapheme of the symbol it predicts, like an LM's state.
 #pragma once
@@ -25,6 +29,6 @@ namespace memsig {
 std::unique_ptr<StateSource> las_state_source(std::shared_ptr<const LAS> model);
 // DIR/train, DIR/valid, DIR/test as a corpus of transcripts with features (normalised as the
 // model was trained), named "speech:DIR".
-Corpus speech_corpus(const LAS& model, const std::string& dir, bool quiet = false);
+Corpus speech_corpus(std::shared_ptr<const LAS> model, const std::string& dir, bool quiet = false);
 
 }  // namespace memsig

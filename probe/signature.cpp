@@ -165,7 +165,7 @@ Probed probe_source(const StateSource& source, const Corpus& corpus, const Signa
 
 json signature_settings(const StateSource& source, const Corpus& corpus, const SignatureOptions& opt) {
   const ProbeOptions& p = opt.probe;
-  return {{"corpus", corpus.name}, {"corpus_digest", corpus_digest(corpus)}, {"model", source.describe()}, {"model_identity", source.identity()},
+  json settings = {{"corpus", corpus.name}, {"corpus_digest", corpus_digest(corpus)}, {"model", source.describe()}, {"model_identity", source.identity()},
           {"max_lag", opt.states.max_lag}, {"state", source.state_kind()},
           {"max_train_positions", opt.max_train_positions}, {"max_eval_positions", opt.max_eval_positions},
           {"decoder_hidden", p.hidden}, {"decoder_depth", p.depth}, {"keep_prob", p.keep_prob},
@@ -173,6 +173,8 @@ json signature_settings(const StateSource& source, const Corpus& corpus, const S
           {"patience", p.patience}, {"early_stopping", p.stop_together ? "bank" : "per decoder"}, {"bootstrap", p.bootstrap}, {"seed", opt.states.seed}, {"control", opt.control},
           {"targets", "the symbol d positions before the current one; <s> and positions before the segment start are skipped"},
           {"split", "decoders trained on train, selected on valid, reported on test"}};
+  if (corpus.features && !corpus.features->timing().empty()) settings["timing"] = corpus.features->timing();
+  return settings;
 }
 
 Signature compute_signature(const StateSource& source, const Corpus& corpus, const SignatureOptions& opt) {

@@ -36,7 +36,7 @@ std::vector<std::pair<std::string, StateSourceMaker>>& makers() {
 std::vector<std::pair<std::string, ProbeDataReader>>& data_readers() {
   static std::vector<std::pair<std::string, ProbeDataReader>> table = [] {
     ProbeDataReader speech = [](const AnyModel& m, const std::string& dir, bool quiet) {
-      return speech_corpus(*m.as<LAS>(), dir, quiet);
+      return speech_corpus(m.as<LAS>(), dir, quiet);
     };
     return std::vector<std::pair<std::string, ProbeDataReader>>{{kLasFormat, speech}};
   }();

@@ -40,6 +40,29 @@ if "$MEMSIG" figure fig7 --preset quick --work "$dir/work" --out "$dir/out" --qu
     --epochs 2 --out "$dir/sig_las" --quiet > "$dir/log_sig_las" 2>&1 || { cat "$dir/log_sig_las"; fail "signature of a LAS model"; }
   [ -s "$dir/sig_las/signature.json" ] || fail "signature of a LAS model: no signature.json"
   grep -q "listener 1" "$dir/sig_las/signature.json" || fail "signature of a LAS model: no listener layer"
+  # Synthesized speech is timed by the synthesis; the signature says so. The CTC alignment of the
+  # same test split (memsig las align) fits every utterance and is compared with that timing.
+  grep -q '"timing": "synthesis"' "$dir/sig_las/signature.json" || fail "signature of a LAS model: no timing setting"
+  "$MEMSIG" las align --model "$las7" --data "$dir/work/fig7/data" --split test --out "$dir/align.tsv" > "$dir/align.json" 2> "$dir/err_align" ||
+    { cat "$dir/err_align"; fail "las align"; }
+  grep -q '"impossible_alignments": 0' "$dir/align.json" || { cat "$dir/align.json"; fail "las align: an utterance did not align"; }
+  grep -q '"centre_inside_synthesized_span"' "$dir/align.json" || fail "las align: no agreement measured"
+  [ "$(wc -l < "$dir/align.tsv")" -gt 10 ] || fail "las align: no per-grapheme table"
+  # The same speech without its synthesis timing (as real audio comes): timed by the CTC alignment.
+  cp -r "$dir/work/fig7/data" "$dir/untimed" && rm -f "$dir"/untimed/*/graphemes
+  "$MEMSIG" signature --model "$las7" --data "$dir/untimed" --layers 1 --max-lag 2 --max-positions 2000 \
+    --epochs 2 --out "$dir/sig_untimed" --quiet > "$dir/log_sig_untimed" 2>&1 || { cat "$dir/log_sig_untimed"; fail "signature on untimed speech"; }
+  grep -q '"timing": "ctc-alignment"' "$dir/sig_untimed/signature.json" || fail "signature on untimed speech: not timed by the CTC alignment"
+  # A model without a CTC head cannot time it: one line naming the model file, nothing written.
+  "$MEMSIG" las train --data "$dir/untimed" --listener-hidden 4 --speller-hidden 4 --ctc-weight 0 --max-steps 1 --epochs 1 \
+    --out "$dir/noctc.safetensors" --quiet > /dev/null 2>&1 || fail "las train --ctc-weight 0"
+  if "$MEMSIG" signature --model "$dir/noctc.safetensors" --data "$dir/untimed" --out "$dir/sig_noctc" > /dev/null 2> "$dir/err_noctc"; then
+    fail "signature on untimed speech accepted a model without CTC"
+  fi
+  sed -i '/^memsig: device: /d' "$dir/err_noctc"
+  [ "$(wc -l < "$dir/err_noctc")" -eq 1 ] && grep -qF "$dir/noctc.safetensors: trained without CTC" "$dir/err_noctc" \
+    || { cat "$dir/err_noctc"; fail "no-CTC model on untimed speech: not one line naming the file"; }
+  [ ! -e "$dir/sig_noctc" ] || fail "no-CTC model on untimed speech: output written"
   echo "one two three" > "$dir/three.txt"
   for cmd in "eval --model $las7 --text $dir/three.txt" "sample --model $las7" "signature --model $las7 --corpus $dir/three.txt --out $dir/s2"; do
     if "$MEMSIG" $cmd > /dev/null 2> "$dir/err_las"; then fail "memsig $cmd accepted a LAS model"; fi

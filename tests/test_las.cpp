@@ -3,7 +3,8 @@
 // gradients through the whole model (listener, attention, speller, joint CTC, label smoothing);
 // model files round-trip; CER/WER counting; beam search at width 1 equals greedy decoding;
 // location-aware attention (gradients, learning, files); LAS as a model kind (models/any_model.h)
-// with its state source; shallow fusion with a char LM in beam search.
+// with its state source; shallow fusion with a char LM in beam search; the CTC forced alignment
+// from its joint-CTC head (monotone spans near the true timing; refused without a CTC head).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 #include "engine/safetensors.h"
 #include "models/any_model.h"
 #include "models/las.h"
+#include "models/las_align.h"
 #include "models/las_decode.h"
 #include "models/las_fusion.h"
 #include "models/train_las.h"
@@ -500,4 +502,58 @@ TEST_CASE("Shallow fusion: tuning on a set picks the weight and bonus of the low
                              four.ids.resize(4), four.feats.resize(4), four.texts.resize(4), four.frame_symbol.resize(4);
                              return four;
                            }(), 4).errors.cer()));  // the first 4 utterances, plain beam search
+}
+
+TEST_CASE("CTC alignment on a tiny trained LAS: monotone spans, one per symbol, near the true timing", "[las]") {
+  Rng rng(3);
+  std::vector<std::vector<float>> patterns(4, std::vector<float>(6));
+  for (auto& p : patterns)
+    for (auto& v : p) v = rng.uniform(-1.5f, 1.5f);
+  LasConfig cfg = toy_config();
+  cfg.ctc_weight = 0.5f;
+  Rng init(1);
+  LAS model(cfg, init);
+  Adam adam(model.parameters(), 1e-2f);
+  LasTrainExtras extras;
+  const int per_symbol = 4;  // input frames per symbol: 2 reduced frames
+  for (int step = 0; step < 150; ++step) {
+    ToyBatch b = toy_batch(rng, 8, patterns, per_symbol);
+    train_step(adam, model.loss(b.input(), extras, &rng, nullptr), 5.0f);
+  }
+  ToyBatch held = toy_batch(rng, 16, patterns, per_symbol);
+  std::vector<CtcAlignment> al = las_ctc_align(model, held.input());
+  REQUIRE((int)al.size() == held.B);
+  int symbols = 0, near = 0;
+  for (int k = 0; k < held.B; ++k) {
+    const int n = (int)held.texts[k].size();
+    REQUIRE(al[k].possible);
+    REQUIRE((int)al[k].first.size() == n);
+    std::vector<int> fs = aligned_frame_symbols(al[k], cfg.reduction(), held.frames[k]);
+    for (int p = 0; p < n; ++p) {
+      CHECK(al[k].first[p] <= al[k].last[p]);
+      if (p > 0) CHECK(al[k].last[p - 1] < al[k].first[p]);
+      CHECK(al[k].last[p] < (held.frames[k] + 1) / 2);
+      CHECK(std::count(fs.begin(), fs.end(), p) > 0);  // every symbol owns input frames
+      // the probe's frame for symbol p (the middle of its aligned input frames) inside its true span:
+      // input frames 1 + p*per_symbol .. (p+1)*per_symbol (after one silent frame)
+      int first = -1, last = -1;
+      for (int t = 0; t < (int)fs.size(); ++t)
+        if (fs[t] == p) { if (first < 0) first = t; last = t; }
+      const int centre = (first + last) / 2;
+      ++symbols;
+      if (centre >= 1 + p * per_symbol && centre <= (p + 1) * per_symbol) ++near;
+    }
+  }
+  INFO(near << " of " << symbols << " aligned centres inside the true span");
+  CHECK(near >= 0.8 * symbols);
+  // A model without a CTC head refuses to align, naming its file.
+  LasConfig no_ctc = toy_config();
+  no_ctc.ctc_weight = 0;
+  Rng init2(2);
+  LAS plain(no_ctc, init2);
+  std::string path = temp_path("no_ctc.safetensors");
+  save_trainable(path, plain);
+  std::unique_ptr<LAS> loaded = load_las(path);
+  CHECK_THROWS_WITH(las_ctc_align(*loaded, held.input()), Catch::Contains(path) && Catch::Contains("without CTC"));
+  std::remove(path.c_str());
 }

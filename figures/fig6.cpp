@@ -189,12 +189,22 @@ void figure_fig6(const FigureOptions& opt) {
   st.entries = {0};
   st.max_lag = preset.max_lag;
   st.seed = opt.seed;
-  st.max_positions = train_positions;
-  StateSet train = extract_states(full_source, probe_data.train, st);
-  st.max_positions = preset.eval_positions;
-  StateSet valid = extract_states(full_source, probe_data.valid, st);
-  st.max_positions = 0;
-  StateSet test = extract_states(full_source, probe_data.test, st);
+  st.max_positions = 0;  // every position: the test split's rule, and the ablations' below
+  // A source's states on the three splits: train and valid up to the preset's positions, all of test.
+  struct SplitStates { StateSet train, valid, test; };
+  auto extract_splits = [&](const StateSource& src) {
+    StateOptions o = st;
+    SplitStates s;
+    o.max_positions = train_positions;
+    s.train = extract_states(src, probe_data.train, o);
+    o.max_positions = preset.eval_positions;
+    s.valid = extract_states(src, probe_data.valid, o);
+    o.max_positions = 0;
+    s.test = extract_states(src, probe_data.test, o);
+    return s;
+  };
+  SplitStates full = extract_splits(full_source);
+  const StateSet &train = full.train, &valid = full.valid, &test = full.test;
   ProbeOptions po = so.probe;
   TrainedDecoders decoders;
   probe_entry(train, valid, test, 0, po, &decoders);
@@ -308,13 +318,8 @@ void figure_fig6(const FigureOptions& opt) {
     };
     auto retrained = [&](std::shared_ptr<const CharLM> m, uint64_t seed) {
       CharLMSource src(m, "");
-      StateOptions so2 = st;
-      so2.max_positions = train_positions;
-      StateSet tr = extract_states(src, probe_data.train, so2);
-      so2.max_positions = preset.eval_positions;
-      StateSet va = extract_states(src, probe_data.valid, so2);
-      so2.max_positions = 0;
-      StateSet te = extract_states(src, probe_data.test, so2);
+      SplitStates ablated = extract_splits(src);
+      const StateSet &tr = ablated.train, &va = ablated.valid, &te = ablated.test;
       if (te.n != test.n) throw std::logic_error("fig6: the ablated model's test rows differ from the full model's");
       ProbeOptions p2 = po;
       p2.seed = seed;

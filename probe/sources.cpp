@@ -12,6 +12,25 @@ namespace memsig {
 
 namespace {
 
+// The two registries below are tables of (model format, value), a value per format.
+template <class T>
+using Table = std::vector<std::pair<std::string, T>>;
+
+template <class T>
+const T* find(const Table<T>& table, const std::string& format) {
+  for (auto& [f, v] : table)
+    if (f == format) return &v;
+  return nullptr;
+}
+
+template <class T>
+T* entry(Table<T>& table, const std::string& format) {  // the format's value, added empty if missing
+  for (auto& [f, v] : table)
+    if (f == format) return &v;
+  table.push_back({format, T{}});
+  return &table.back().second;
+}
+
 std::vector<std::pair<std::string, StateSourceMaker>>& makers() {
   static std::vector<std::pair<std::string, StateSourceMaker>> table = [] {
     StateSourceMaker charlm = [](const AnyModel& m, const std::string& kind) -> std::unique_ptr<StateSource> {
@@ -46,33 +65,20 @@ std::vector<std::pair<std::string, ProbeDataReader>>& data_readers() {
 }  // namespace
 
 void register_state_source(const std::string& format, StateSourceMaker make) {
-  for (auto& [f, m] : makers())
-    if (f == format) {
-      m = std::move(make);
-      return;
-    }
-  makers().push_back({format, std::move(make)});
+  *entry(makers(), format) = std::move(make);
 }
 
 std::unique_ptr<StateSource> state_source(const AnyModel& model, const std::string& state_kind) {
-  for (auto& [f, make] : makers())
-    if (f == model.format) return make(model, state_kind);
+  if (const StateSourceMaker* make = find(makers(), model.format)) return (*make)(model, state_kind);
   throw std::invalid_argument("models of format '" + model.format + "' have no state source for the probe");
 }
 
 void register_probe_data(const std::string& format, ProbeDataReader read) {
-  for (auto& [f, r] : data_readers())
-    if (f == format) {
-      r = std::move(read);
-      return;
-    }
-  data_readers().push_back({format, std::move(read)});
+  *entry(data_readers(), format) = std::move(read);
 }
 
 const ProbeDataReader* probe_data_reader(const std::string& format) {
-  for (auto& [f, r] : data_readers())
-    if (f == format) return &r;
-  return nullptr;
+  return find(data_readers(), format);
 }
 
 }  // namespace memsig
